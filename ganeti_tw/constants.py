@@ -1,0 +1,128 @@
+"""Names, versions and defaults shared by every part of ganeti-tw.
+
+The values follow Ganeti 2.0 (see the spec's section 0) unless noted.
+"""
+
+from ganeti_tw import __version__
+
+RELEASE_VERSION = __version__
+PROTOCOL_VERSION = 20
+CONFIG_VERSION = 2000000
+OS_API_VERSION = 10
+EXPORT_VERSION = 0
+JOB_QUEUE_VERSION = 1
+
+DEFAULT_NODED_PORT = 1811
+DEFAULT_RAPI_PORT = 5080
+DEFAULT_BRIDGE = "xen-br0"
+DEFAULT_MASTER_NETDEV = "xen-br0"
+DEFAULT_MAC_PREFIX = "aa:00:00"
+DEFAULT_CANDIDATE_POOL_SIZE = 10
+FIRST_DRBD_PORT = 11000
+LAST_DRBD_PORT = 14999
+
+HT_XEN_PVM = "xen-pvm"
+HT_XEN_HVM = "xen-hvm"
+HT_KVM = "kvm"
+HT_FAKE = "fake"
+HYPER_TYPES = frozenset([HT_XEN_PVM, HT_XEN_HVM, HT_KVM, HT_FAKE])
+DEFAULT_HYPERVISOR = HT_XEN_PVM
+
+BE_MEMORY = "memory"
+BE_VCPUS = "vcpus"
+BE_AUTO_BALANCE = "auto_balance"
+BEC_DEFAULTS = {BE_MEMORY: 128, BE_VCPUS: 1, BE_AUTO_BALANCE: True}
+PP_DEFAULT = "default"
+
+# Job queue (spec 4.6)
+JOB_QUEUE_SIZE_HARD_LIMIT = 5000
+JOB_QUEUE_ARCHIVE_DIRS = 10000
+
+OP_STATUS_QUEUED = "queued"
+OP_STATUS_WAITING = "waiting"
+OP_STATUS_CANCELING = "canceling"
+OP_STATUS_RUNNING = "running"
+OP_STATUS_CANCELED = "canceled"
+OP_STATUS_SUCCESS = "success"
+OP_STATUS_ERROR = "error"
+OPS_FINALIZED = frozenset([OP_STATUS_CANCELED, OP_STATUS_SUCCESS, OP_STATUS_ERROR])
+
+JOB_STATUS_QUEUED = OP_STATUS_QUEUED
+JOB_STATUS_WAITING = OP_STATUS_WAITING
+JOB_STATUS_CANCELING = OP_STATUS_CANCELING
+JOB_STATUS_RUNNING = OP_STATUS_RUNNING
+JOB_STATUS_CANCELED = OP_STATUS_CANCELED
+JOB_STATUS_SUCCESS = OP_STATUS_SUCCESS
+JOB_STATUS_ERROR = OP_STATUS_ERROR
+JOBS_FINALIZED = OPS_FINALIZED
+
+ELOG_MESSAGE = "message"
+ELOG_PROGRESS = "progress"
+
+# Node roles (field "role", spec 2.1)
+NR_MASTER = "M"
+NR_MCANDIDATE = "C"
+NR_DRAINED = "D"
+NR_OFFLINE = "O"
+NR_REGULAR = "R"
+
+# Exit codes (spec 0)
+EXIT_SUCCESS = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG_ERROR = 2
+EXIT_NOTCLUSTER = 5
+EXIT_NOTMASTER = 11
+EXIT_NODESETUP_ERROR = 12
+EXIT_CONFIRMATION = 13
+
+# Tags (spec 0)
+MAX_TAG_LEN = 128
+MAX_TAGS_PER_OBJ = 4096
+TAG_CLUSTER = "cluster"
+TAG_NODE = "node"
+TAG_INSTANCE = "instance"
+
+# ssconf keys (spec 3.4, plus master_candidates_certs and node_primary_ips
+# from later Ganeti: the node daemon authenticates callers with the former
+# and learns its own bind address from the latter).
+SS_CLUSTER_NAME = "cluster_name"
+SS_CLUSTER_TAGS = "cluster_tags"
+SS_FILE_STORAGE_DIR = "file_storage_dir"
+SS_MASTER_CANDIDATES = "master_candidates"
+SS_MASTER_CANDIDATES_CERTS = "master_candidates_certs"
+SS_MASTER_IP = "master_ip"
+SS_MASTER_NETDEV = "master_netdev"
+SS_MASTER_NODE = "master_node"
+SS_NODE_LIST = "node_list"
+SS_NODE_PRIMARY_IPS = "node_primary_ips"
+SS_OFFLINE_NODES = "offline_nodes"
+SS_ONLINE_NODES = "online_nodes"
+SS_INSTANCE_LIST = "instance_list"
+SS_RELEASE_VERSION = "release_version"
+SS_NODED_PORT = "noded_port"
+VALID_SS_KEYS = frozenset([
+    SS_CLUSTER_NAME, SS_CLUSTER_TAGS, SS_FILE_STORAGE_DIR, SS_MASTER_CANDIDATES,
+    SS_MASTER_CANDIDATES_CERTS, SS_MASTER_IP, SS_MASTER_NETDEV, SS_MASTER_NODE,
+    SS_NODE_LIST, SS_NODE_PRIMARY_IPS, SS_OFFLINE_NODES, SS_ONLINE_NODES,
+    SS_INSTANCE_LIST, SS_RELEASE_VERSION, SS_NODED_PORT,
+])
+SSCONF_MAX_SIZE = 128 * 1024
+
+# Node RPC timeouts (seconds)
+RPC_CONNECT_TIMEOUT = 5
+RPC_TIMEOUT_DEFAULT = 60
+RPC_TIMEOUT_LONG = 3600
+
+# LUXI
+LUXI_EOM = b"\x03"
+LUXI_DEF_RWTO = 60
+LUXI_WFJC_TIMEOUT = 29
+
+DAEMON_MASTERD = "ganeti-masterd"
+DAEMON_NODED = "ganeti-noded"
+DAEMON_RAPI = "ganeti-rapi"
+DAEMON_LOGS = {
+    DAEMON_MASTERD: "master-daemon.log",
+    DAEMON_NODED: "node-daemon.log",
+    DAEMON_RAPI: "rapi-daemon.log",
+}

@@ -1,0 +1,136 @@
+"""Small helpers with no Twisted dependency: durable files, sorting, units."""
+
+import errno
+import os
+import re
+import tempfile
+from typing import Iterable, List, Optional
+
+
+def fsync_dir(path: str) -> None:
+    """fsync a directory so a rename inside it survives a crash."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: str, data: bytes, mode: int = 0o600,
+                      sync_dir: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
+
+    Temp file in the same directory, fsync, rename, fsync of the directory.
+    The temp name starts with ``.`` and ends with ``.tmp`` so that left-overs
+    of an interrupted write are recognisable (and ignored by readers).
+    """
+    dirname, basename = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % basename, suffix=".tmp", dir=dirname)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quiet(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(dirname)
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError as err:
+        if err.errno != errno.ENOENT:
+            raise
+
+
+def remove_file(path: str) -> None:
+    """Remove a file; a missing file is not an error."""
+    _unlink_quiet(path)
+
+
+def read_file(path: str, limit: Optional[int] = None) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read() if limit is None else fh.read(limit)
+
+
+def ensure_dirs(dirs: Iterable[tuple]) -> None:
+    """Create ``(path, mode)`` directories and force their modes."""
+    for path, mode in dirs:
+        os.makedirs(path, mode=mode, exist_ok=True)
+        os.chmod(path, mode)
+
+
+_NICE_RE = re.compile(r"(\d+)")
+
+
+def nice_sort_key(name: str) -> list:
+    """Sort key putting node2 before node10 (Ganeti's "nice" order)."""
+    return [int(part) if part.isdigit() else part for part in _NICE_RE.split(name)]
+
+
+def nice_sort(names: Iterable[str]) -> List[str]:
+    return sorted(names, key=nice_sort_key)
+
+
+_UNIT_RE = re.compile(r"^([.\d]+)\s*([a-zA-Z]+)?$")
+_UNIT_FACTORS = {"m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
+                 "t": 1024 * 1024, "tb": 1024 * 1024, "tib": 1024 * 1024}
+
+
+def parse_unit(text: str) -> int:
+    """Parse ``NUMBER[unit]`` into MiB, rounded up to a multiple of 4 (spec 0)."""
+    match = _UNIT_RE.match(str(text).strip())
+    if not match:
+        raise ValueError("Invalid size '%s'" % text)
+    unit = (match.group(2) or "m").lower()
+    if unit not in _UNIT_FACTORS:
+        raise ValueError("Unknown unit '%s' in size '%s'" % (match.group(2), text))
+    try:
+        value = float(match.group(1)) * _UNIT_FACTORS[unit]
+    except ValueError:
+        raise ValueError("Invalid size '%s'" % text) from None
+    value = int(-(-value // 1))
+    if value % 4:
+        value += 4 - value % 4
+    return value
+
+
+def format_unit(value: float, units: str) -> str:
+    """Format a MiB value: ``h`` human readable, else ``m``/``g``/``t``."""
+    if units == "h":
+        if value >= 1024 * 1024:
+            return "%.1fT" % (value / (1024.0 * 1024))
+        if value >= 1024:
+            return "%.1fG" % (value / 1024.0)
+        return "%dM" % round(value)
+    if units == "m":
+        return "%d" % round(value)
+    if units == "g":
+        return "%.1f" % (value / 1024.0)
+    if units == "t":
+        return "%.1f" % (value / (1024.0 * 1024))
+    raise ValueError("Invalid unit '%s'" % units)
+
+
+def parse_age(text: str) -> int:
+    """Parse an age with suffix s/m/h/d/w (bare number = seconds)."""
+    text = text.strip()
+    factors = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    suffix = text[-1:].lower()
+    number = text[:-1] if suffix in factors else text
+    factor = factors.get(suffix, 1)
+    if not number.isdigit():
+        raise ValueError("Invalid time specification '%s'" % text)
+    return int(number) * factor
