@@ -1,0 +1,121 @@
+"""Configuration objects and their dict form (spec 3.1).
+
+Only plain data crosses process boundaries: objects go out as ``to_dict()``
+and come back with ``from_dict()``.
+"""
+
+import copy
+from typing import Any, Dict, List, Optional
+
+from ganeti_tw import constants, errors
+
+
+class ConfigObject:
+    """A config object: a fixed set of fields, each with a default."""
+
+    FIELDS: Dict[str, Any] = {}
+    CHILDREN: Dict[str, type] = {}
+
+    def __init__(self, **kwargs: Any):
+        unknown = set(kwargs) - set(self.FIELDS)
+        if unknown:
+            raise errors.ConfigurationError(
+                "%s: unknown field(s) %s" % (type(self).__name__, ", ".join(sorted(unknown))))
+        for name, default in self.FIELDS.items():
+            value = kwargs.get(name, default)
+            setattr(self, name, copy.deepcopy(value) if name not in kwargs else value)
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = {}
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            child = self.CHILDREN.get(name)
+            if child is not None:
+                value = {k: v.to_dict() for k, v in value.items()}
+            out[name] = copy.deepcopy(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]):
+        if not isinstance(data, dict):
+            raise errors.ConfigurationError("%s: expected an object, got %r"
+                                            % (cls.__name__, type(data).__name__))
+        kwargs = {}
+        for name, value in data.items():
+            child = cls.CHILDREN.get(name)
+            if child is not None:
+                if not isinstance(value, dict):
+                    raise errors.ConfigurationError("%s.%s must be an object" % (cls.__name__, name))
+                value = {k: child.from_dict(v) for k, v in value.items()}
+            kwargs[name] = value
+        return cls(**kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_dict() == other.to_dict()
+
+
+class Node(ConfigObject):
+    FIELDS = {
+        "name": None, "primary_ip": None, "secondary_ip": None, "serial_no": 1,
+        "master_candidate": False, "offline": False, "drained": False, "tags": [],
+        "cert_fingerprint": "", "ctime": 0, "mtime": 0,
+    }
+
+
+class Instance(ConfigObject):
+    FIELDS = {
+        "name": None, "primary_node": None, "os": None, "hypervisor": None,
+        "hvparams": {}, "beparams": {}, "admin_up": False, "nics": [], "disks": [],
+        "disk_template": None, "network_port": None, "serial_no": 1, "tags": [],
+        "ctime": 0, "mtime": 0,
+    }
+
+
+class Cluster(ConfigObject):
+    FIELDS = {
+        "cluster_name": None, "master_node": None, "master_ip": None,
+        "master_netdev": constants.DEFAULT_MASTER_NETDEV, "serial_no": 1,
+        "rsahostkeypub": "", "highest_used_port": constants.FIRST_DRBD_PORT - 1,
+        "tcpudp_port_pool": [], "mac_prefix": constants.DEFAULT_MAC_PREFIX,
+        "volume_group_name": None, "default_bridge": constants.DEFAULT_BRIDGE,
+        "default_hypervisor": constants.DEFAULT_HYPERVISOR,
+        "enabled_hypervisors": [constants.DEFAULT_HYPERVISOR], "hvparams": {},
+        "beparams": {constants.PP_DEFAULT: dict(constants.BEC_DEFAULTS)},
+        "candidate_pool_size": constants.DEFAULT_CANDIDATE_POOL_SIZE,
+        "file_storage_dir": "/srv/ganeti/file-storage", "modify_etc_hosts": False,
+        "noded_port": constants.DEFAULT_NODED_PORT, "tags": [], "ctime": 0, "mtime": 0,
+    }
+
+
+class ConfigData(ConfigObject):
+    FIELDS = {"version": constants.CONFIG_VERSION, "serial_no": 1, "cluster": None,
+              "nodes": {}, "instances": {}}
+    CHILDREN = {"nodes": Node, "instances": Instance}
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = super().to_dict()
+        out["cluster"] = self.cluster.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "ConfigData":
+        obj = super().from_dict(data)
+        obj.cluster = Cluster.from_dict(obj.cluster)
+        return obj
+
+
+def node_role(node: Node, master_name: Optional[str]) -> str:
+    """The role letter of spec 2.1, in its order of precedence."""
+    if node.name == master_name:
+        return constants.NR_MASTER
+    if node.master_candidate:
+        return constants.NR_MCANDIDATE
+    if node.drained:
+        return constants.NR_DRAINED
+    if node.offline:
+        return constants.NR_OFFLINE
+    return constants.NR_REGULAR
+
+
+def candidate_names(config: ConfigData) -> List[str]:
+    return sorted(n.name for n in config.nodes.values() if n.master_candidate)
