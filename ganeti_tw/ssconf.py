@@ -84,6 +84,9 @@ class SimpleStore:
     def get_master_node(self) -> str:
         return self._read_one(constants.SS_MASTER_NODE)
 
+    def get_master_netdev(self) -> str:
+        return self._read_one(constants.SS_MASTER_NETDEV)
+
     def get_master_ip(self) -> str:
         return self._read_one(constants.SS_MASTER_IP)
 

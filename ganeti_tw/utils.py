@@ -134,3 +134,14 @@ def parse_age(text: str) -> int:
     if not number.isdigit():
         raise ValueError("Invalid time specification '%s'" % text)
     return int(number) * factor
+
+
+def write_files_atomic(dirname: str, files: Iterable[tuple], mode: int = 0o600) -> None:
+    """Atomically replace several ``(name, data)`` files of one directory.
+
+    Each file is written and fsynced on its own, the directory once at the
+    end: a batch costs one directory fsync however many files it holds.
+    """
+    for name, data in files:
+        write_file_atomic(os.path.join(dirname, name), data, mode=mode, sync_dir=False)
+    fsync_dir(dirname)

@@ -1,0 +1,61 @@
+"""The logical unit base class: the phases every opcode goes through."""
+
+from typing import Any, Callable, Dict, List
+
+from ganeti_tw import constants as C, errors
+
+
+class LogicalUnit:
+    """Master-side implementation of one opcode.
+
+    ``expand_names`` fills ``needed_locks`` ({level: names or ALL_SET});
+    ``check_prereq`` may contact nodes but changes nothing; ``exec`` does
+    the work and returns the opcode's result.
+    """
+
+    def __init__(self, context: Any, op: Any, feedback: Callable[[str, Any], None]):
+        self.context = context
+        self.cfg = context.cfg
+        self.rpc = context.rpc
+        self.op = op
+        self._feedback = feedback
+        self.owner: Any = None  # the lock owner, set by the processor
+        self.needed_locks: Dict[int, Any] = {}
+        self.share_locks: Dict[int, bool] = {}
+
+    def check_arguments(self) -> None:
+        """Syntactic checks beyond the opcode's types."""
+
+    def expand_names(self) -> None:
+        """Canonicalize names and declare the locks needed."""
+
+    def declare_locks(self, level: int) -> None:
+        """Compute locks of ``level`` once the higher levels are held."""
+
+    async def check_prereq(self) -> None:
+        """Check the cluster state allows the operation."""
+
+    async def exec(self) -> Any:
+        raise NotImplementedError
+
+    # feedback (spec 4.3 conventions) --------------------------------------------
+
+    def feedback(self, message: str) -> None:
+        self._feedback(C.ELOG_MESSAGE, message)
+
+    def log_info(self, message: str) -> None:
+        self.feedback(" - INFO: %s" % message)
+
+    def log_warning(self, message: str) -> None:
+        self.feedback(" - WARNING: %s" % message)
+
+    def log_step(self, current: int, total: int, message: str) -> None:
+        self.feedback("STEP %d/%d %s" % (current, total, message))
+
+    # helpers ----------------------------------------------------------------------
+
+    def expand_node(self, name: str) -> str:
+        return self.cfg.expand_node_name(name)
+
+    def expand_nodes(self, names: List[str]) -> List[str]:
+        return sorted(dict.fromkeys(self.expand_node(n) for n in names))

@@ -1,0 +1,241 @@
+"""Cluster logical units: query, verify, modify, redistribute, destroy."""
+
+import hashlib
+import os
+import platform
+from typing import Any, Dict, List
+
+from ganeti_tw import constants as C, errors, objects, utils
+from ganeti_tw.cmdlib.base import LogicalUnit
+from ganeti_tw.locking import ALL_SET, LEVEL_INSTANCE, LEVEL_NODE
+
+
+def cluster_info(context: Any) -> Dict[str, Any]:
+    """The OP_CLUSTER_QUERY dict (spec 5.1)."""
+    cluster = context.cfg.cluster
+    return {
+        "software_version": C.RELEASE_VERSION,
+        "protocol_version": C.PROTOCOL_VERSION,
+        "config_version": C.CONFIG_VERSION,
+        "os_api_version": C.OS_API_VERSION,
+        "export_version": C.EXPORT_VERSION,
+        "architecture": [platform.architecture()[0], platform.machine()],
+        "name": cluster.cluster_name,
+        "master": cluster.master_node,
+        "default_hypervisor": cluster.default_hypervisor,
+        "enabled_hypervisors": list(cluster.enabled_hypervisors),
+        "hvparams": {hv: dict(cluster.hvparams.get(hv, {}))
+                     for hv in cluster.enabled_hypervisors},
+        "beparams": dict(cluster.beparams),
+        "candidate_pool_size": cluster.candidate_pool_size,
+        "default_bridge": cluster.default_bridge,
+        "master_netdev": cluster.master_netdev,
+        "master_ip": cluster.master_ip,
+        "volume_group_name": cluster.volume_group_name,
+        "file_storage_dir": cluster.file_storage_dir,
+        "mac_prefix": cluster.mac_prefix,
+        "tags": list(cluster.tags),
+        "serial_no": cluster.serial_no,
+        "config_serial_no": context.cfg.data.serial_no,
+        "ctime": cluster.ctime,
+        "mtime": cluster.mtime,
+    }
+
+
+class LUClusterQuery(LogicalUnit):
+    async def exec(self) -> Dict[str, Any]:
+        return cluster_info(self.context)
+
+
+class LUClusterConfigQuery(LogicalUnit):
+    async def exec(self) -> List[Any]:
+        values = {"cluster_name": self.cfg.cluster.cluster_name,
+                  "master_node": self.cfg.master_node(),
+                  "drain_flag": self.context.jqueue.is_drained()}
+        return [values[f] for f in self.op.output_fields]
+
+
+class LUClusterRedistConf(LogicalUnit):
+    def expand_names(self) -> None:
+        self.needed_locks[LEVEL_NODE] = ALL_SET
+        self.share_locks[LEVEL_NODE] = True
+
+    async def exec(self) -> bool:
+        self.cfg.cluster.serial_no += 1
+        await self.context.save_config(force_distribution=True)
+        for node in self.context.other_candidates():
+            for warning in await self.context.sync_candidate(node):
+                self.log_warning(warning)
+        return True
+
+
+class LUClusterSetParams(LogicalUnit):
+    def check_arguments(self) -> None:
+        op = self.op
+        if all(getattr(op, f) is None for f in ("vg_name", "enabled_hypervisors", "hvparams",
+                                                  "beparams", "candidate_pool_size")):
+            raise errors.OpPrereqError("Please give at least one of the parameters")
+        if op.vg_name:
+            raise errors.OpPrereqError("LVM storage is not available in this version; "
+                                       "only file-based storage is supported")
+        if op.enabled_hypervisors is not None and not op.enabled_hypervisors:
+            raise errors.OpPrereqError("The list of enabled hypervisors cannot be empty")
+        if op.beparams is not None:
+            unknown = set(op.beparams) - set(C.BEC_DEFAULTS)
+            if unknown:
+                raise errors.ParameterError("Unknown backend parameter(s): %s"
+                                            % ", ".join(sorted(unknown)))
+
+    def expand_names(self) -> None:
+        self.needed_locks[LEVEL_NODE] = ALL_SET
+        self.share_locks[LEVEL_NODE] = True
+
+    async def exec(self) -> List[List[Any]]:
+        op = self.op
+        cluster = self.cfg.cluster
+        changes = []
+        if op.vg_name == "":
+            cluster.volume_group_name = None
+            changes.append(["vg_name", None])
+        if op.enabled_hypervisors is not None:
+            cluster.enabled_hypervisors = list(dict.fromkeys(op.enabled_hypervisors))
+            if cluster.default_hypervisor not in cluster.enabled_hypervisors:
+                cluster.default_hypervisor = cluster.enabled_hypervisors[0]
+            changes.append(["enabled_hypervisors", ",".join(cluster.enabled_hypervisors)])
+        if op.hvparams is not None:
+            for hv, params in op.hvparams.items():
+                if hv not in C.HYPER_TYPES:
+                    raise errors.OpPrereqError("Unknown hypervisor '%s'" % hv)
+                cluster.hvparams.setdefault(hv, {}).update(params)
+                changes.append(["hvparams/%s" % hv, params])
+        if op.beparams is not None:
+            cluster.beparams[C.PP_DEFAULT].update(op.beparams)
+            changes.append(["beparams", op.beparams])
+        promoted: List[str] = []
+        if op.candidate_pool_size is not None:
+            cluster.candidate_pool_size = op.candidate_pool_size
+            changes.append(["candidate_pool_size", op.candidate_pool_size])
+            promoted = self.cfg.maintain_candidate_pool()
+            current, target = self.cfg.candidate_stats()
+            if current > target:
+                self.log_info("Note: more nodes are candidates (%d) than desired (%d)"
+                              % (current, target))
+        cluster.serial_no += 1
+        await self.context.save_config()
+        for name in promoted:
+            self.log_info("Promoted %s to master candidate" % name)
+            for warning in await self.context.sync_candidate(name):
+                self.log_warning(warning)
+        return changes
+
+
+class LUClusterDestroy(LogicalUnit):
+    async def check_prereq(self) -> None:
+        others = [n for n in self.cfg.node_names() if n != self.cfg.master_node()]
+        if others:
+            raise errors.OpPrereqError("There are still %d node(s) in this cluster (%s); "
+                                       "remove them first" % (len(others), ", ".join(others)))
+        if self.cfg.data.instances:
+            raise errors.OpPrereqError("There are still %d instance(s) in this cluster"
+                                       % len(self.cfg.data.instances))
+
+    async def exec(self) -> str:
+        return self.cfg.master_node()
+
+
+# verify ----------------------------------------------------------------------------
+
+# data-dir files whose copies must be identical everywhere they exist
+def _checked_files() -> List[str]:
+    return ["ssconf_%s" % key for key in sorted(C.VALID_SS_KEYS)] + \
+        ["config.data", "cluster-ca.pem", "cluster-ca.key"]
+
+
+CANDIDATE_ONLY_FILES = ("config.data", "cluster-ca.key")
+
+
+class LUClusterVerify(LogicalUnit):
+    """Check every online node against the master's view (spec 5.1)."""
+
+    def expand_names(self) -> None:
+        self.needed_locks[LEVEL_INSTANCE] = ALL_SET
+        self.needed_locks[LEVEL_NODE] = ALL_SET
+        self.share_locks = {LEVEL_INSTANCE: True, LEVEL_NODE: True}
+
+    def _error(self, message: str) -> None:
+        self.bad = True
+        self.feedback("  - ERROR: %s" % message)
+
+    def _local_checksums(self) -> Dict[str, Any]:
+        out = {}
+        for name in _checked_files():
+            path = os.path.join(self.context.paths.data_dir, name)
+            try:
+                out[name] = hashlib.sha1(utils.read_file(path)).hexdigest()
+            except FileNotFoundError:
+                out[name] = None
+        return out
+
+    async def exec(self) -> bool:
+        self.bad = False
+        cfg = self.cfg
+        self.feedback("* Verifying global settings")
+        current, target = cfg.candidate_stats()
+        if current < target:
+            self._error("not enough master candidates: %d, desired %d" % (current, target))
+        nodes = cfg.node_names()
+        online = [n for n in nodes if not cfg.get_node(n).offline]
+        expected = self._local_checksums()
+        checks = {
+            "version": None,
+            "filelist": _checked_files(),
+            "node-net-test": {n: cfg.get_node(n).primary_ip for n in online},
+            "cluster_name": None,
+        }
+        self.feedback("* Gathering data (%d nodes)" % len(online))
+        results = await self.rpc.call(online, "node_verify", [checks, cfg.cluster.cluster_name],
+                                      timeout=30)
+        for name in nodes:
+            node = cfg.get_node(name)
+            if node.offline:
+                self.feedback("* Skipping offline node %s" % name)
+                continue
+            self.feedback("* Verifying node %s (%s)" % (
+                name, {"M": "master", "C": "master candidate", "D": "drained",
+                       "R": "regular"}[objects.node_role(node, cfg.master_node())]))
+            result = results[name]
+            if result.failed:
+                self._error("node %s: cannot communicate with the node daemon: %s"
+                            % (name, result.fail_msg))
+                continue
+            self._verify_node(node, result.data, expected)
+        if not self.bad:
+            self.feedback("* Cluster verify passed")
+        return not self.bad
+
+    def _verify_node(self, node: Any, data: Dict[str, Any], expected: Dict[str, Any]) -> None:
+        name = node.name
+        version = data.get("version")
+        if not version or version[0] != C.PROTOCOL_VERSION:
+            self._error("node %s: protocol version mismatch: master %s, node %s"
+                        % (name, C.PROTOCOL_VERSION, version and version[0]))
+            return
+        if version[1] != C.RELEASE_VERSION:
+            self.log_warning("node %s: software version mismatch: master %s, node %s"
+                             % (name, C.RELEASE_VERSION, version[1]))
+        if data.get("cluster_name") != self.cfg.cluster.cluster_name:
+            self._error("node %s: thinks it belongs to cluster %r"
+                        % (name, data.get("cluster_name")))
+        remote = data.get("filelist") or {}
+        for fname, checksum in expected.items():
+            got = remote.get(fname)
+            if fname in CANDIDATE_ONLY_FILES and not node.master_candidate:
+                if got is not None:
+                    self._error("node %s: %s should not exist on a non-candidate node"
+                                % (name, fname))
+            elif got is None:
+                self._error("node %s: file %s missing" % (name, fname))
+            elif got != checksum:
+                self._error("node %s: file %s differs from the master's copy" % (name, fname))
+        for peer, message in sorted((data.get("node-net-test") or {}).items()):
+            self._error("node %s: cannot reach node %s: %s" % (name, peer, message))

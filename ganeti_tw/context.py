@@ -1,0 +1,150 @@
+"""The master daemon's shared context: config, locks, node RPC, job queue.
+
+It owns the replication rules of spec 3.3 and 4.6: every config write goes
+to all master candidates, ssconf to every online node when it changed, and
+every job queue write to all candidates.
+"""
+
+from typing import Any, Dict, List, Tuple
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from ganeti_tw import errors, serializer, ssconf, utils
+from ganeti_tw.config import ConfigWriter
+from ganeti_tw.jqueue.queue import JobQueue
+from ganeti_tw.locking import LockManager
+from ganeti_tw.paths import Paths
+from ganeti_tw.rpc.client import RpcClient
+
+log = Logger()
+
+
+class QueueReplicator:
+    """Pushes job queue changes to every online master candidate but the master."""
+
+    def __init__(self, context: "GanetiContext"):
+        self.context = context
+
+    async def _call(self, procedure: str, args: List[Any]) -> None:
+        nodes = self.context.other_candidates()
+        if not nodes:
+            return
+        results = await self.context.rpc.call(nodes, procedure, args)
+        failed = [r for r in results.values() if r.failed]
+        for result in failed:
+            log.warn("Job queue replication ({proc}) to {node} failed: {msg}",
+                     proc=procedure, node=result.node, msg=result.fail_msg)
+        if len(failed) * 2 > len(nodes):
+            log.error("Job queue replication failed on more than half of the candidates")
+
+    async def update(self, files: List[Tuple[str, bytes]]) -> None:
+        await self._call("jobqueue_update",
+                         [[[name, serializer.encode_payload(data)] for name, data in files]])
+
+    async def rename(self, pairs: List[Tuple[str, str]]) -> None:
+        await self._call("jobqueue_rename", [[list(p) for p in pairs]])
+
+    async def set_drain(self, flag: bool) -> None:
+        await self._call("jobqueue_set_drain", [flag])
+
+
+class GanetiContext:
+    """Everything a logical unit may use, created once per master daemon."""
+
+    def __init__(self, paths: Paths, cfg: ConfigWriter, myself: str, reactor: Any = None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.paths = paths
+        self.cfg = cfg
+        self.myself = myself
+        self.reactor = reactor
+        self.rpc = RpcClient(paths, self.node_address, self.node_is_offline, reactor)
+        self.glm = LockManager(nodes=cfg.node_names(), instances=sorted(cfg.data.instances))
+        self.jqueue = JobQueue(paths, QueueReplicator(self), clock=reactor)
+        self._dist_lock = defer.DeferredLock()
+        self._last_ssconf: Dict[str, str] = {}
+        self.extra_addresses: Dict[str, Tuple[str, int]] = {}
+
+    # node lookup for the RPC client ---------------------------------------------
+
+    def node_address(self, name: str) -> Tuple[str, int]:
+        if name in self.extra_addresses:
+            return self.extra_addresses[name]
+        node = self.cfg.get_node(name)
+        if node is None:
+            raise errors.OpPrereqError("Node %s is not in the configuration" % name)
+        return node.primary_ip, self.cfg.cluster.noded_port
+
+    def node_is_offline(self, name: str) -> bool:
+        node = self.cfg.get_node(name)
+        return node is not None and node.offline
+
+    def other_candidates(self) -> List[str]:
+        return [n for n in self.cfg.candidates()
+                if n != self.myself and not self.node_is_offline(n)]
+
+    # configuration ----------------------------------------------------------------
+
+    async def save_config(self, force_distribution: bool = False) -> None:
+        """Write config.data durably, then replicate it and ssconf (spec 3.1)."""
+        try:
+            self.cfg.save()
+        except errors.GenericError:
+            self.cfg.reload()
+            raise
+        await self._dist_lock.run(lambda: defer.ensureDeferred(
+            self._distribute(force_distribution)))
+
+    async def _distribute(self, force: bool) -> None:
+        # Runs serialized; always sends the newest bytes, so candidates never
+        # receive versions out of order and bursts of saves coalesce.
+        data = self.cfg.last_bytes or utils.read_file(self.cfg.path)
+        candidates = self.other_candidates()
+        if candidates:
+            results = await self.rpc.call(candidates, "upload_file",
+                                          ["config.data", serializer.encode_payload(data)])
+            for result in results.values():
+                if result.failed:
+                    log.warn("Cannot copy the configuration to {node}: {msg}",
+                             node=result.node, msg=result.fail_msg)
+        values = ssconf.compute_values(self.cfg.data)
+        if force or values != self._last_ssconf:
+            ssconf.write_files(self.paths, values)
+            others = [n for n in self.cfg.online_nodes() if n != self.myself]
+            results = await self.rpc.call(others, "write_ssconf_files", [values])
+            for result in results.values():
+                if result.failed:
+                    log.warn("Cannot write ssconf files on {node}: {msg}",
+                             node=result.node, msg=result.fail_msg)
+            self._last_ssconf = values
+
+    async def sync_candidate(self, node: str) -> List[str]:
+        """Give a new master candidate the config, the CA key and the whole queue.
+
+        Returns warnings (a failed copy is not fatal: verify will report it).
+        """
+        warnings = []
+        files = [("config.data", self.cfg.last_bytes or utils.read_file(self.cfg.path)),
+                 ("cluster-ca.key", utils.read_file(self.paths.ca_key))]
+        for name, data in files:
+            result = await self.rpc.call_one(node, "upload_file",
+                                             [name, serializer.encode_payload(data)])
+            if result.failed:
+                warnings.append("Cannot copy %s to %s: %s" % (name, node, result.fail_msg))
+        for procedure, args in (("jobqueue_purge", []),
+                                ("jobqueue_update", [[[n, serializer.encode_payload(d)]
+                                                      for n, d in self.jqueue.all_files()]]),
+                                ("jobqueue_set_drain", [self.jqueue.is_drained()])):
+            result = await self.rpc.call_one(node, procedure, args)
+            if result.failed:
+                warnings.append("Cannot sync the job queue to %s: %s" % (node, result.fail_msg))
+                break
+        return warnings
+
+    async def demote_candidate(self, node: str) -> List[str]:
+        result = await self.rpc.call_one(node, "node_demote_from_mc", [])
+        if result.failed:
+            return ["Cannot make %s drop its configuration copy: %s" % (node, result.fail_msg)]
+        return []
+

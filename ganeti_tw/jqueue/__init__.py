@@ -1,0 +1,1 @@
+"""The job queue: jobs of opcodes, their states, persistence and replication."""

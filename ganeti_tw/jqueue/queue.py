@@ -1,0 +1,483 @@
+"""The master's job queue: submission, execution, persistence, archive, drain.
+
+Every state change of a job is written to its file (atomically, fsynced)
+and replicated to the master candidates before anyone waiting on the job is
+told. Changes are group-committed: all changes made during one reactor turn
+are written in one batch by a thread (so the reactor never waits on fsync)
+and sent to the candidates in one call each.
+"""
+
+import collections
+import errno
+import fcntl
+import os
+import re
+import time
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from twisted.internet import defer, threads
+from twisted.logger import Logger
+
+from ganeti_tw import constants as C, errors, opcodes, serializer, utils
+from ganeti_tw.jqueue.job import QueuedJob, timestamp
+from ganeti_tw.paths import Paths
+
+log = Logger()
+
+JOB_FILE_RE = re.compile(r"^job-(\d+)$")
+MSG_UNCLEAN = "Unclean master daemon shutdown"
+MSG_CANCELED = "Job canceled by request"
+MAX_WORKERS = 25
+
+
+class NullReplicator:
+    """Replication target used when the master is the only candidate."""
+
+    async def update(self, files: List[Tuple[str, bytes]]) -> None:
+        return None
+
+    async def rename(self, pairs: List[Tuple[str, str]]) -> None:
+        return None
+
+    async def set_drain(self, flag: bool) -> None:
+        return None
+
+
+class _OpContext:
+    """What the processor sees of the job running an opcode (and the lock owner)."""
+
+    def __init__(self, queue: "JobQueue", job: QueuedJob, index: int):
+        self.queue = queue
+        self.job = job
+        self.op = job.ops[index]
+
+    def feedback(self, msg_type: str, message: Any) -> None:
+        self.job.add_log(msg_type, message)
+        self.queue.notify_watchers(self.job.id)
+
+    async def notify_start(self) -> None:
+        """Locks are held: waiting -> running, unless a cancel arrived meanwhile."""
+        if self.op.status == C.OP_STATUS_CANCELING:
+            raise defer.CancelledError()
+        self.op.status = C.OP_STATUS_RUNNING
+        await self.queue.commit(self.job)
+
+    def __repr__(self) -> str:
+        return "<job %d>" % self.job.id
+
+
+class JobQueue:
+    """Jobs in memory and on disk under ``queue/`` (spec 4.3-4.6)."""
+
+    def __init__(self, paths: Paths, replicator: Any = None,
+                 clock: Any = None, max_workers: int = MAX_WORKERS):
+        from twisted.internet import reactor
+        self.paths = paths
+        self.replicator = replicator or NullReplicator()
+        self.clock = clock or reactor
+        self.max_workers = max_workers
+        self.processor: Any = None
+        self._jobs: Dict[int, QueuedJob] = {}
+        self._next_serial = 0
+        self._serial_dirty = False
+        self._dirty: set = set()
+        self._commit_waiters: List[defer.Deferred] = []
+        self._flush_call = None
+        self._flushing = False
+        self._run_queue: Deque[QueuedJob] = collections.deque()
+        self._running: Dict[int, defer.Deferred] = {}
+        self._watchers: Dict[int, List[defer.Deferred]] = collections.defaultdict(list)
+        self._lock_fd: Optional[int] = None
+        self._accepting = True
+
+    # opening and recovery ------------------------------------------------------
+
+    def open(self) -> None:
+        """Lock the queue, check its version, load jobs and apply the restart rules."""
+        utils.ensure_dirs([(self.paths.queue_dir, 0o700), (self.paths.queue_archive_dir, 0o700)])
+        self._lock_fd = os.open(self.paths.queue_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise errors.JobQueueError("The job queue %s is locked by another process "
+                                       "(is another master daemon running?)"
+                                       % self.paths.queue_dir) from None
+        self._check_version()
+        self._next_serial = self._read_serial()
+        recovered = []
+        for name in os.listdir(self.paths.queue_dir):
+            path = os.path.join(self.paths.queue_dir, name)
+            if name.startswith(".") and name.endswith(".tmp"):
+                log.info("Removing left-over temporary file {path}", path=path)
+                utils.remove_file(path)
+                continue
+            match = JOB_FILE_RE.match(name)
+            if not match:
+                continue
+            job = self._load_job_file(path, int(match.group(1)))
+            if job is None:
+                continue
+            self._jobs[job.id] = job
+            self._next_serial = max(self._next_serial, job.id + 1)
+            recovered.append(job)
+        self._next_serial = max(self._next_serial, self._highest_archived_id() + 1)
+        for job in sorted(recovered, key=lambda j: j.id):
+            status = job.calc_status()
+            if status in (C.JOB_STATUS_WAITING, C.JOB_STATUS_RUNNING, C.JOB_STATUS_CANCELING):
+                job.finalize_unfinished(C.OP_STATUS_ERROR, MSG_UNCLEAN)
+                self._dirty.add(job.id)
+            elif status == C.JOB_STATUS_QUEUED:
+                self._run_queue.append(job)
+        log.info("Job queue opened: {count} jobs, next id {serial}",
+                 count=len(self._jobs), serial=self._next_serial)
+
+    def _check_version(self) -> None:
+        try:
+            version = utils.read_file(self.paths.queue_version).decode().strip()
+        except FileNotFoundError:
+            utils.write_file_atomic(self.paths.queue_version, b"%d\n" % C.JOB_QUEUE_VERSION)
+            return
+        if version != str(C.JOB_QUEUE_VERSION):
+            raise errors.JobQueueError("Job queue %s has version %s, expected %d"
+                                       % (self.paths.queue_dir, version, C.JOB_QUEUE_VERSION))
+
+    def _read_serial(self) -> int:
+        try:
+            text = utils.read_file(self.paths.queue_serial).decode().strip()
+        except FileNotFoundError:
+            return 0
+        if not text.isdigit():
+            log.error("Job queue serial file {path} is corrupt ({text!r}); "
+                      "recomputing it from the job files", path=self.paths.queue_serial,
+                      text=text)
+            return 0
+        return int(text)
+
+    def _load_job_file(self, path: str, job_id: int) -> Optional[QueuedJob]:
+        try:
+            job = QueuedJob.from_dict(serializer.load(utils.read_file(path)))
+            if job.id != job_id:
+                raise ValueError("file name and id %d differ" % job.id)
+            return job
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
+            target_dir = os.path.join(self.paths.queue_archive_dir, "corrupt")
+            os.makedirs(target_dir, mode=0o700, exist_ok=True)
+            target = os.path.join(target_dir, "%s.%d" % (os.path.basename(path), time.time()))
+            os.rename(path, target)
+            log.error("Job file {path} is unparseable ({err}); moved it to {target}",
+                      path=path, err=err, target=target)
+            return None
+
+    def _highest_archived_id(self) -> int:
+        highest = -1
+        base = self.paths.queue_archive_dir
+        subdirs = [d for d in os.listdir(base) if d.isdigit()]
+        for subdir in sorted(subdirs, key=int, reverse=True):
+            ids = [int(m.group(1)) for m in map(JOB_FILE_RE.match,
+                                                os.listdir(os.path.join(base, subdir))) if m]
+            if ids:
+                return max(ids)
+        return highest
+
+    def start(self) -> None:
+        """Start running recovered jobs (after the processor is attached)."""
+        if self._dirty:
+            self._schedule_flush()
+        self._maybe_start_workers()
+
+    async def stop(self) -> None:
+        """Stop taking jobs, let running ones reach a commit point, release the lock."""
+        self._accepting = False
+        for d in list(self._running.values()):
+            d.cancel()
+        if self._flushing or self._dirty:
+            await self._commit_now()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # group commit ---------------------------------------------------------------
+
+    def commit(self, job: QueuedJob) -> defer.Deferred:
+        """Persist and replicate ``job``'s current state; fires when both are done."""
+        self._dirty.add(job.id)
+        return self._commit_now()
+
+    def _commit_now(self) -> defer.Deferred:
+        d: defer.Deferred = defer.Deferred()
+        self._commit_waiters.append(d)
+        self._schedule_flush()
+        return d
+
+    def _schedule_flush(self) -> None:
+        if self._flush_call is None and not self._flushing:
+            self._flush_call = self.clock.callLater(0, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_call = None
+        defer.ensureDeferred(self._flush())
+
+    async def _flush(self) -> None:
+        self._flushing = True
+        try:
+            while self._dirty or self._serial_dirty or self._commit_waiters:
+                waiters, self._commit_waiters = self._commit_waiters, []
+                files = []
+                if self._serial_dirty:
+                    files.append(("serial", b"%d\n" % self._next_serial))
+                    self._serial_dirty = False
+                dirty, self._dirty = sorted(self._dirty), set()
+                for job_id in dirty:
+                    job = self._jobs.get(job_id)
+                    if job is not None:
+                        files.append(("job-%d" % job_id, serializer.dump(job.to_dict())))
+                try:
+                    if files:
+                        await threads.deferToThread(utils.write_files_atomic,
+                                                    self.paths.queue_dir, files)
+                        await self.replicator.update(files)
+                except Exception as err:  # disk full, I/O error: fail the waiters
+                    log.failure("Writing job queue files failed")
+                    exc = errors.JobQueueError("Cannot write job queue files: %s" % err)
+                    for d in waiters:
+                        d.errback(exc)
+                    continue
+                for d in waiters:
+                    d.callback(None)
+                for job_id in dirty:
+                    self.notify_watchers(job_id)
+        finally:
+            self._flushing = False
+
+    # submission -------------------------------------------------------------------
+
+    def _check_can_submit(self) -> None:
+        if not self._accepting:
+            raise errors.JobQueueError("The master daemon is shutting down")
+        if os.path.exists(self.paths.queue_drain):
+            raise errors.JobQueueDrainError("Job queue is drained, refusing job")
+        if len(self._jobs) >= C.JOB_QUEUE_SIZE_HARD_LIMIT:
+            raise errors.JobQueueFull()
+
+    @staticmethod
+    def validate_ops(ops: Any) -> List[Dict[str, Any]]:
+        """Validate a job's opcodes at the door; returns their normalized dicts."""
+        if not isinstance(ops, list) or not ops:
+            raise errors.ParameterError("A job must be a non-empty list of opcodes")
+        return [opcodes.OpCode.from_dict(op).to_dict() for op in ops]
+
+    async def submit_job(self, ops: Any) -> int:
+        """Queue a job; returns its id once its file is durable on master and candidates."""
+        normalized = self.validate_ops(ops)
+        self._check_can_submit()
+        job = QueuedJob(self._next_serial, normalized)
+        self._next_serial += 1
+        self._serial_dirty = True
+        self._jobs[job.id] = job
+        try:
+            await self.commit(job)
+        except errors.JobQueueError:
+            del self._jobs[job.id]
+            raise
+        self._run_queue.append(job)
+        self._maybe_start_workers()
+        return job.id
+
+    # execution ----------------------------------------------------------------------
+
+    def _maybe_start_workers(self) -> None:
+        while self._accepting and len(self._running) < self.max_workers and self._run_queue:
+            job = self._run_queue.popleft()
+            if job.calc_status() != C.JOB_STATUS_QUEUED or job.id not in self._jobs:
+                continue
+            d = defer.ensureDeferred(self._run_job(job))
+            if not d.called:
+                self._running[job.id] = d
+                d.addBoth(self._job_done, job.id)
+
+    def _job_done(self, result: Any, job_id: int) -> None:
+        self._running.pop(job_id, None)
+        if isinstance(result, defer.Failure) and not result.check(defer.CancelledError):
+            log.failure("Job {job} crashed", result, job=job_id)
+        self._maybe_start_workers()
+
+    async def _run_job(self, job: QueuedJob) -> None:
+        for index, op in enumerate(job.ops):
+            if op.status == C.OP_STATUS_SUCCESS:
+                continue
+            job.run_op_index = index
+            op.status = C.OP_STATUS_WAITING
+            op.start_timestamp = timestamp()
+            job.start_timestamp = job.start_timestamp or op.start_timestamp
+            await self.commit(job)
+            try:
+                op.result = await self.processor.exec_opcode(
+                    opcodes.OpCode.from_dict(op.input), _OpContext(self, job, index))
+                op.status = C.OP_STATUS_SUCCESS
+            except defer.CancelledError:
+                job.finalize_unfinished(C.OP_STATUS_CANCELED, MSG_CANCELED)
+                break
+            except errors.GenericError as err:
+                op.status = C.OP_STATUS_ERROR
+                op.result = errors.encode_error(err)
+            except Exception as err:
+                log.failure("Unexpected error in job {job} opcode {idx}", job=job.id, idx=index)
+                op.status = C.OP_STATUS_ERROR
+                op.result = errors.encode_error(errors.OpExecError(str(err)))
+            op.end_timestamp = timestamp()
+            if op.status == C.OP_STATUS_ERROR:
+                break
+            if index + 1 < len(job.ops):
+                await self.commit(job)
+        job.run_op_index = -1
+        job.end_timestamp = timestamp()
+        await self.commit(job)
+
+    # cancel, archive, drain ------------------------------------------------------
+
+    async def cancel_job(self, job_id: int) -> List[Any]:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return [False, "Job %s not found" % job_id]
+        status = job.calc_status()
+        if status == C.JOB_STATUS_QUEUED:
+            job.finalize_unfinished(C.OP_STATUS_CANCELED, MSG_CANCELED)
+            await self.commit(job)
+            return [True, "Job %s canceled" % job_id]
+        if status == C.JOB_STATUS_WAITING:
+            for op in job.ops:
+                if op.status not in C.OPS_FINALIZED:
+                    op.status = C.OP_STATUS_CANCELING
+            running = self._running.get(job_id)
+            if running is not None:
+                running.cancel()
+            await self.commit(job)
+            return [True, "Job %s will be canceled" % job_id]
+        return [False, "Job %s is no longer waiting in the queue" % job_id]
+
+    async def archive_jobs(self, jobs: List[QueuedJob]) -> int:
+        """Move finished jobs to the archive, here and on the candidates."""
+        pairs = []
+        for job in jobs:
+            if not job.is_finalized() or self._jobs.get(job.id) is not job:
+                continue
+            old = self.paths.job_file(job.id)
+            new = self.paths.archived_job_file(job.id)
+            os.makedirs(os.path.dirname(new), mode=0o700, exist_ok=True)
+            os.rename(old, new)
+            del self._jobs[job.id]
+            pairs.append((os.path.relpath(old, self.paths.queue_dir),
+                          os.path.relpath(new, self.paths.queue_dir)))
+        if pairs:
+            await threads.deferToThread(utils.fsync_dir, self.paths.queue_dir)
+            await self.replicator.rename(pairs)
+        return len(pairs)
+
+    async def archive_job(self, job_id: int) -> bool:
+        job = self._jobs.get(job_id)
+        if job is None or not job.is_finalized():
+            return False
+        return await self.archive_jobs([job]) == 1
+
+    async def autoarchive_jobs(self, age: int, timeout: float) -> List[int]:
+        """Archive finished jobs older than ``age`` seconds (-1: all), in batches of 10."""
+        deadline = time.time() + timeout
+        ids = sorted(self._jobs)
+        archived = 0
+        examined = 0
+        while examined < len(ids) and time.time() < deadline:
+            batch = []
+            for job_id in ids[examined:examined + 10]:
+                job = self._jobs.get(job_id)
+                if job is not None and job.is_finalized() and \
+                        (age == -1 or time.time() - job.age_reference() > age):
+                    batch.append(job)
+            examined += 10
+            archived += await self.archive_jobs(batch)
+        return [archived, max(0, len(ids) - examined)]
+
+    async def set_drain_flag(self, flag: bool) -> bool:
+        if flag:
+            utils.write_file_atomic(self.paths.queue_drain, b"")
+        else:
+            utils.remove_file(self.paths.queue_drain)
+        await self.replicator.set_drain(flag)
+        return True
+
+    def is_drained(self) -> bool:
+        return os.path.exists(self.paths.queue_drain)
+
+    # queries --------------------------------------------------------------------------
+
+    def get_job(self, job_id: int) -> Optional[QueuedJob]:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            return job
+        try:
+            data = utils.read_file(self.paths.archived_job_file(job_id))
+            return QueuedJob.from_dict(serializer.load(data))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def job_ids(self) -> List[int]:
+        return sorted(self._jobs)
+
+    def query_jobs(self, job_ids: Optional[List[int]], fields: List[str]) -> List[Any]:
+        if not job_ids:
+            return [self._jobs[i].get_info(fields) for i in sorted(self._jobs)]
+        out = []
+        for job_id in job_ids:
+            job = self.get_job(job_id)
+            out.append(None if job is None else job.get_info(fields))
+        return out
+
+    def queue_info(self) -> Dict[str, Any]:
+        """Counts for ``gnt-cluster queue info``."""
+        by_status: Dict[str, int] = collections.Counter(j.calc_status() for j in self._jobs.values())
+        archived = 0
+        base = self.paths.queue_archive_dir
+        for subdir in os.listdir(base):
+            if subdir.isdigit():
+                archived += len(os.listdir(os.path.join(base, subdir)))
+        return {"drained": self.is_drained(), "jobs": len(self._jobs),
+                "by_status": dict(by_status), "archived": archived,
+                "next_job_id": self._next_serial, "running": len(self._running),
+                "hard_limit": C.JOB_QUEUE_SIZE_HARD_LIMIT}
+
+    def notify_watchers(self, job_id: int) -> None:
+        for d in self._watchers.pop(job_id, []):
+            if not d.called:
+                d.callback(None)
+
+    async def wait_for_job_change(self, job_id: int, fields: List[str], prev_info: Any,
+                                  prev_log_serial: Optional[int], timeout: float) -> Any:
+        """Spec 4.4: return [info, new log entries] on change, "nochange" on timeout."""
+        deadline = time.monotonic() + max(0.0, min(float(timeout), 60.0))
+        while True:
+            job = self.get_job(job_id)
+            if job is None:
+                return None
+            info = job.get_info(fields)
+            new_log = job.log_since(prev_log_serial or 0)
+            if (job.calc_status() not in (C.JOB_STATUS_QUEUED, C.JOB_STATUS_WAITING,
+                                          C.JOB_STATUS_RUNNING)
+                    or info != prev_info or new_log):
+                return [info, new_log]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "nochange"
+            d: defer.Deferred = defer.Deferred()
+            self._watchers[job_id].append(d)
+            d.addTimeout(remaining, self.clock)
+            try:
+                await d
+            except defer.TimeoutError:
+                return "nochange"
+
+    def all_files(self) -> List[Tuple[str, bytes]]:
+        """The serial and every job file, to resync a new master candidate."""
+        files = [("serial", b"%d\n" % self._next_serial)]
+        files += [("job-%d" % i, serializer.dump(self._jobs[i].to_dict())) for i in sorted(self._jobs)]
+        return files

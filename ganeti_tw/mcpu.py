@@ -1,0 +1,50 @@
+"""Running one opcode: locks, prerequisites, execution (spec 4.8)."""
+
+from typing import Any
+
+from ganeti_tw import errors, opcodes
+from ganeti_tw.cmdlib import LU_FOR_OPCODE
+from ganeti_tw.locking import BGL, LEVEL_CLUSTER, LEVEL_INSTANCE, LEVEL_NODE
+
+
+class Processor:
+    """Turns an opcode into its logical unit and drives the LU's phases."""
+
+    def __init__(self, context: Any):
+        self.context = context
+
+    def _make_lu(self, op: opcodes.OpCode, feedback: Any) -> Any:
+        lu_class = LU_FOR_OPCODE.get(op.OP_ID)
+        if lu_class is None:
+            raise errors.OpCodeUnknown("No logical unit for opcode %s" % op.OP_ID)
+        lu = lu_class(self.context, op, feedback)
+        lu.check_arguments()
+        return lu
+
+    async def exec_opcode(self, op: opcodes.OpCode, opctx: Any) -> Any:
+        """Run ``op`` for a job; ``opctx`` is the lock owner and feedback sink."""
+        lu = self._make_lu(op, opctx.feedback)
+        lu.owner = opctx
+        glm = self.context.glm
+        try:
+            await glm.acquire(opctx, LEVEL_CLUSTER, [BGL], shared=not op.REQ_BGL)
+            lu.expand_names()
+            for level in (LEVEL_INSTANCE, LEVEL_NODE):
+                lu.declare_locks(level)
+                if level in lu.needed_locks:
+                    await glm.acquire(opctx, level, lu.needed_locks[level],
+                                      shared=lu.share_locks.get(level, False))
+            await opctx.notify_start()
+            await lu.check_prereq()
+            return await lu.exec()
+        finally:
+            glm.release_all(opctx)
+
+    async def run_query(self, op: opcodes.OpCode) -> Any:
+        """Run a query opcode outside the queue, without locks (spec 1.2)."""
+        if getattr(op, "use_locking", False):
+            raise errors.OpPrereqError("Sync queries are not allowed")
+        lu = self._make_lu(op, lambda msg_type, msg: None)
+        lu.expand_names()
+        await lu.check_prereq()
+        return await lu.exec()
