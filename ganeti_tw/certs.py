@@ -63,14 +63,14 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurve
 
 
 def generate_ca(cluster_name: str, days: int = 3650) -> tuple[bytes, bytes]:
-    """A new cluster CA: ``(key_pem, cert_pem)``, self-signed, allowed to sign node certificates only."""
+    """A new self-signed cluster CA ``(key_pem, cert_pem)``, able to sign node certificates only."""
     key = _new_key()
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, cluster_name),
                       x509.NameAttribute(NameOID.COMMON_NAME, "ganeti-tw cluster CA")])
     cert = (_builder(name, name, key.public_key(), days)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True,
-                                     **_NO_USAGE), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True,
+                                         crl_sign=True, **_NO_USAGE), critical=True)
             .sign(key, hashes.SHA256()))
     return _key_pem(key), _cert_pem(cert)
 
@@ -92,8 +92,8 @@ def issue_node_cert(ca_key_pem: bytes, ca_cert_pem: bytes, node_name: str,
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                     **_NO_USAGE), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False,
+                                         crl_sign=False, **_NO_USAGE), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(node_name)]), critical=False)
@@ -102,7 +102,7 @@ def issue_node_cert(ca_key_pem: bytes, ca_cert_pem: bytes, node_name: str,
 
 
 def fingerprint(cert_pem: bytes) -> str:
-    """SHA-256 of the certificate's DER, as ``ab:01:...`` (the ssconf_master_candidates_certs form)."""
+    """SHA-256 of the certificate's DER as ``ab:01:...`` (as in ssconf_master_candidates_certs)."""
     return _load_cert(cert_pem).fingerprint(hashes.SHA256()).hex(":")
 
 

@@ -46,7 +46,7 @@ class Echo(Protocol):
     def dataReceived(self, data: bytes) -> None:
         self.transport.write(data)
 
-    def connectionLost(self, reason: Failure = None) -> None:
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         self.factory.closed.pop(self).callback(None)
 
 
@@ -69,7 +69,6 @@ class PingClient(Protocol):
 
     def __init__(self) -> None:
         self.received = b""
-        self.reason: Optional[Failure] = None
         self.local_address = ""
         self.lost: defer.Deferred = defer.Deferred()
 
@@ -83,8 +82,7 @@ class PingClient(Protocol):
         if self.received == PING:
             self.transport.loseConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:
-        self.reason = reason
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
         self.lost.callback(None)
 
 

@@ -7,13 +7,17 @@ candidate) calls node daemons, and a node removed from the cluster drops out
 of that list. The master's client accepts a server only if its certificate
 chains to the cluster CA and its CN is the node it meant to call.
 
-Both checks run in the OpenSSL verify callback at depth 0, i.e. inside the
-handshake: a refused peer gets a TLS alert, and not one byte of its
-application data ever reaches Perspective Broker. (A check after the
-handshake would leave a window in which PB could already be reading.)
+OpenSSL checks the chain; our check (fingerprint, or CN) runs in the verify
+callback at depth 0, i.e. inside the handshake. So the handshake itself fails:
+a refused peer gets a fatal alert (``internal_error``: OpenSSL's alert when an
+application callback refuses), and not one byte of its application data ever
+reaches Perspective Broker. A check after the handshake would leave a window
+in which PB may already be reading, and every new transport would have to
+remember to make it.
+
 Refusals are logged, with the peer address and the reason, when the fatal
-alert is sent, which also covers a client sending no certificate at all (it
-never reaches the verify callback).
+alert is sent; that also covers a client sending no certificate at all,
+which never reaches the verify callback.
 """
 
 import os
@@ -38,6 +42,10 @@ _log = Logger()
 # (TLS 1.3 suites all are).
 _TLS12_CIPHERS = b"ECDHE+AESGCM:ECDHE+CHACHA20"
 _ALERT_FATAL = 2
+# The fatal alerts (RFC 8446 section 6) a handshake can fail with before any
+# certificate reaches the verify callback.
+_ALERT_NAMES = {40: "handshake_failure", 70: "protocol_version", 71: "insufficient_security",
+                116: "certificate_required"}
 
 _fingerprint_cache: dict[str, tuple[tuple[int, int, int], frozenset[str]]] = {}
 
@@ -124,9 +132,10 @@ class _NodeTLS:
     def _info(self, connection: SSL.Connection, where: int, ret: int) -> None:
         if where & SSL.SSL_CB_WRITE_ALERT != SSL.SSL_CB_WRITE_ALERT or ret >> 8 != _ALERT_FATAL:
             return
-        reason = self._refusals.pop(connection, None) or "%s (TLS alert %d)" % (
+        alert = ret & 0xff
+        reason = self._refusals.pop(connection, None) or "%s, TLS alert %s" % (
             "no peer certificate" if connection.get_peer_certificate() is None
-            else "handshake failed", ret & 0xff)
+            else "handshake failed", _ALERT_NAMES.get(alert, alert))
         peer = connection.get_app_data().getPeer()
         _log.warn("Refused TLS connection with {peer}: {reason}",
                   peer="%s:%s" % (peer.host, peer.port), reason=reason)

@@ -1,0 +1,1 @@
+"""One service maker per daemon: wiring only."""

@@ -1,0 +1,33 @@
+"""What every daemon shares: the --root option and logging to the root's log dir."""
+
+import os
+import sys
+from typing import NoReturn
+
+from twisted.logger import globalLogPublisher, textFileLogObserver
+from twisted.python import usage
+
+from ganeti_tw.paths import Paths, get_paths
+
+
+class DaemonOptions(usage.Options):
+    optParameters = [
+        ["root", None, None, "Root directory of this node's files (default: $GANETI_ROOT or /)"],
+    ]
+
+    def paths(self) -> Paths:
+        return get_paths(self["root"])
+
+
+def log_to_file(paths: Paths, daemon: str) -> None:
+    """Send every log event also to the daemon's log file (0600)."""
+    os.makedirs(paths.log_dir, mode=0o750, exist_ok=True)
+    path = paths.daemon_log(daemon)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    globalLogPublisher.addObserver(textFileLogObserver(os.fdopen(fd, "a", buffering=1)))
+
+
+def fail_startup(message: str, code: int) -> NoReturn:
+    """Refuse to start: one line on stderr, Ganeti's exit code."""
+    sys.stderr.write("%s\n" % message)
+    raise SystemExit(code)

@@ -1,0 +1,89 @@
+"""ganeti-masterd: config, job queue and LUXI, on the master node only."""
+
+import os
+from typing import Any, Optional
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from ganeti_tw import constants, errors, ssconf, utils
+from ganeti_tw.config import ConfigWriter
+from ganeti_tw.context import GanetiContext
+from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
+from ganeti_tw.luxi_server import LuxiFactory
+from ganeti_tw.mcpu import Processor
+
+log = Logger()
+
+
+class Options(DaemonOptions):
+    synopsis = "[--root DIR] [--no-voting [--yes-do-it]]"
+    longdesc = "Ganeti master daemon: owns config.data and the job queue."
+    optFlags = [
+        ["no-voting", None, "Start without asking the other nodes to confirm this is the master"],
+        ["yes-do-it", None, "Do not ask for confirmation of --no-voting"],
+    ]
+
+    def postOptions(self) -> None:
+        if self["no-voting"] and not self["yes-do-it"]:
+            answer = input("The master daemon will start without checking that the other "
+                           "nodes agree this is the master.\nType uppercase YES to continue: ")
+            if answer.strip() != "YES":
+                fail_startup("Aborted.", constants.EXIT_FAILURE)
+
+
+class MasterService(service.Service):
+    """Listens on the LUXI socket and runs the job queue."""
+
+    def __init__(self, context: GanetiContext):
+        self.context = context
+        self.port: Optional[Any] = None
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+        from twisted.internet import reactor
+        paths = self.context.paths
+        utils.ensure_dirs([(paths.run_dir, 0o755), (paths.socket_dir, 0o700)])
+        utils.remove_file(paths.master_socket)
+        self.port = reactor.listenUNIX(paths.master_socket, LuxiFactory(self.context),
+                                       mode=0o600)
+        self.context.jqueue.start()
+        log.info("Master daemon of cluster {name} ready", name=self.context.cfg.cluster.cluster_name)
+
+    def stopService(self) -> defer.Deferred:
+        service.Service.stopService(self)
+        return defer.ensureDeferred(self._stop())
+
+    async def _stop(self) -> None:
+        if self.port is not None:
+            await self.port.stopListening()
+        await self.context.jqueue.stop()
+        self.context.rpc.disconnect_all()
+
+
+def makeService(options: Options) -> service.MultiService:
+    paths = options.paths()
+    master, myself = ssconf.get_master_and_myself(paths)
+    if master is None:
+        fail_startup("ganeti-masterd: this node is not part of a cluster (no ssconf files "
+                     "under %s)" % paths.data_dir, constants.EXIT_NOTCLUSTER)
+    if master != myself:
+        fail_startup("ganeti-masterd: this node (%s) is not the master; the master is %s"
+                     % (myself, master), constants.EXIT_NOTMASTER)
+    try:
+        cfg = ConfigWriter(paths.config_file)
+    except errors.ConfigurationError as err:
+        fail_startup("ganeti-masterd: %s" % err, constants.EXIT_CONFIG_ERROR)
+    log_to_file(paths, constants.DAEMON_MASTERD)
+    context = GanetiContext(paths, cfg, myself)
+    context.processor = Processor(context)
+    context.jqueue.processor = context.processor
+    try:
+        context.jqueue.open()
+    except (errors.GenericError, OSError) as err:
+        fail_startup("ganeti-masterd: cannot open the job queue: %s" % err,
+                     constants.EXIT_FAILURE)
+    top = service.MultiService()
+    MasterService(context).setServiceParent(top)
+    return top

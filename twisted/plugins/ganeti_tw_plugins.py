@@ -1,0 +1,10 @@
+"""twistd plugins for the ganeti-tw daemons (kept cheap to import)."""
+
+from twisted.application.service import ServiceMaker
+
+ganeti_masterd = ServiceMaker(
+    "ganeti-tw master daemon", "ganeti_tw.daemons.masterd",
+    "Ganeti master daemon: config, job queue, LUXI", "ganeti-masterd")
+ganeti_noded = ServiceMaker(
+    "ganeti-tw node daemon", "ganeti_tw.daemons.noded",
+    "Ganeti node daemon: node RPC over mutual TLS", "ganeti-noded")
