@@ -6,11 +6,12 @@ handling stay here (DESIGN: protocol at the edges).
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from OpenSSL import crypto
 from twisted.internet import defer, error as ierror
 from twisted.logger import Logger
 from twisted.spread import pb
 
-from ganeti_tw import constants, errors
+from ganeti_tw import certs, constants, errors
 from ganeti_tw.paths import Paths
 from ganeti_tw.rpc import tls
 
@@ -66,6 +67,7 @@ class RpcClient:
         self._roots: Dict[Tuple[str, str, int], pb.RemoteReference] = {}
         self._connecting: Dict[Tuple[str, str, int], List[defer.Deferred]] = {}
         self._tls_options: Dict[str, Any] = {}
+        self._fingerprints: Dict[str, str] = {}
 
     async def _root(self, node: str, address: Tuple[str, int]) -> pb.RemoteReference:
         """The node daemon's PB root, connecting once and sharing the connection."""
@@ -91,10 +93,17 @@ class RpcClient:
                 waiter.errback(err)
             raise
         root.notifyOnDisconnect(lambda _: self._roots.pop(key, None))
+        peer = root.broker.transport.getPeerCertificate()
+        self._fingerprints[node] = certs.fingerprint(
+            crypto.dump_certificate(crypto.FILETYPE_PEM, peer))
         self._roots[key] = root
         for waiter in self._connecting.pop(key):
             waiter.callback(root)
         return root
+
+    def peer_fingerprint(self, node: str) -> str:
+        """SHA-256 fingerprint of the certificate ``node`` presented at the handshake."""
+        return self._fingerprints[node]
 
     async def call_node(self, node: str, procedure: str, args: List[Any],
                         timeout: float = constants.RPC_TIMEOUT_DEFAULT) -> RpcResult:

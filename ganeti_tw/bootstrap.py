@@ -1,0 +1,124 @@
+"""Creating a cluster and preparing nodes: runs locally, without masterd.
+
+``gnt-cluster init`` writes the first config, certificates and ssconf and
+starts the daemons; ``node_bundle`` produces the files a new node needs
+(cluster CA certificate, its own key and certificate, the current ssconf),
+which node setup installs over ssh or an admin installs by hand.
+"""
+
+import os
+import socket
+import time
+from typing import Dict, List, Optional, Tuple
+
+from ganeti_tw import certs, config, constants, daemon_util, errors, objects, ssconf, utils
+from ganeti_tw.paths import Paths
+
+
+def resolve(name: str) -> str:
+    try:
+        return socket.getaddrinfo(name, None, socket.AF_INET)[0][4][0]
+    except socket.gaierror as err:
+        raise errors.ResolverError("Cannot resolve %s: %s" % (name, err.strerror)) from None
+
+
+def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = None,
+                 primary_ip: Optional[str] = None, secondary_ip: Optional[str] = None,
+                 master_netdev: str = constants.DEFAULT_MASTER_NETDEV,
+                 mac_prefix: str = constants.DEFAULT_MAC_PREFIX,
+                 default_bridge: str = constants.DEFAULT_BRIDGE,
+                 file_storage_dir: str = "/srv/ganeti/file-storage",
+                 enabled_hypervisors: Optional[List[str]] = None,
+                 default_hypervisor: Optional[str] = None,
+                 hvparams: Optional[Dict[str, dict]] = None,
+                 beparams: Optional[dict] = None,
+                 candidate_pool_size: int = constants.DEFAULT_CANDIDATE_POOL_SIZE,
+                 noded_port: int = constants.DEFAULT_NODED_PORT) -> str:
+    """Create the cluster on this node (its master); returns the master's name."""
+    if os.path.exists(paths.config_file):
+        raise errors.OpPrereqError("Cluster is already initialised (%s exists)"
+                                   % paths.config_file)
+    hostname = ssconf.read_hostname(paths)
+    primary_ip = primary_ip or resolve(hostname)
+    secondary_ip = secondary_ip or primary_ip
+    master_ip = master_ip or resolve(cluster_name)
+    if master_ip in (primary_ip, secondary_ip):
+        raise errors.OpPrereqError("The master IP %s must differ from the node's own "
+                                   "addresses" % master_ip)
+    enabled = enabled_hypervisors or [default_hypervisor or constants.DEFAULT_HYPERVISOR]
+    default_hv = default_hypervisor or enabled[0]
+    if default_hv not in enabled:
+        raise errors.OpPrereqError("Default hypervisor %s is not among the enabled ones (%s)"
+                                   % (default_hv, ", ".join(enabled)))
+    if not os.path.isabs(file_storage_dir):
+        raise errors.OpPrereqError("The file storage directory must be an absolute path")
+    be = dict(constants.BEC_DEFAULTS)
+    be.update(beparams or {})
+    now = time.time()
+    utils.ensure_dirs([(paths.data_dir, 0o755), (paths.conf_dir, 0o755),
+                       (paths.run_dir, 0o755), (paths.log_dir, 0o750)])
+    os.makedirs(paths.under_root(file_storage_dir), mode=0o750, exist_ok=True)
+    ca_key, ca_cert = certs.generate_ca(cluster_name)
+    node_key, node_cert = certs.issue_node_cert(ca_key, ca_cert, hostname)
+    utils.write_file_atomic(paths.ca_key, ca_key, mode=0o400)
+    utils.write_file_atomic(paths.ca_cert, ca_cert, mode=0o400)
+    certs.write_node_pem(paths.node_pem, node_key, node_cert)
+    cluster = objects.Cluster(
+        cluster_name=cluster_name, master_node=hostname, master_ip=master_ip,
+        master_netdev=master_netdev, mac_prefix=mac_prefix, default_bridge=default_bridge,
+        default_hypervisor=default_hv, enabled_hypervisors=enabled,
+        hvparams={hv: dict((hvparams or {}).get(hv, {})) for hv in constants.HYPER_TYPES},
+        beparams={constants.PP_DEFAULT: be}, candidate_pool_size=candidate_pool_size,
+        file_storage_dir=file_storage_dir, noded_port=noded_port, ctime=now, mtime=now)
+    master = objects.Node(name=hostname, primary_ip=primary_ip, secondary_ip=secondary_ip,
+                          master_candidate=True, cert_fingerprint=certs.fingerprint(node_cert),
+                          ctime=now, mtime=now)
+    data = objects.ConfigData(cluster=cluster, nodes={hostname: master})
+    problems = config.verify_config(data)
+    if problems:
+        raise errors.OpPrereqError("Invalid cluster parameters: %s" % "; ".join(problems))
+    config.write_config(paths.config_file, data)
+    ssconf.write_files(paths, ssconf.compute_values(data))
+    start_node_daemons(paths, master=True)
+    return hostname
+
+
+def start_node_daemons(paths: Paths, master: bool) -> None:
+    """Start noded (on this node's primary IP) and, on the master, masterd."""
+    store = ssconf.SimpleStore(paths)
+    name = ssconf.read_hostname(paths)
+    ip = store.get_node_primary_ips().get(name, "127.0.0.1")
+    port = store.get_noded_port()
+    daemon_util.start_daemon(paths, constants.DAEMON_NODED, ["--bind", ip],
+                             address=(ip, port))
+    if master:
+        daemon_util.start_daemon(paths, constants.DAEMON_MASTERD, ["--no-voting", "--yes-do-it"])
+
+
+def node_bundle(paths: Paths, node_name: str) -> Dict[str, Tuple[bytes, int]]:
+    """Files (relative to the data dir) a new node needs to join: {name: (data, mode)}.
+
+    Must run on the master, which holds the CA key.
+    """
+    try:
+        ca_key = utils.read_file(paths.ca_key)
+        ca_cert = utils.read_file(paths.ca_cert)
+    except OSError as err:
+        raise errors.OpPrereqError("Cannot read the cluster CA (%s): is this the master?"
+                                   % err.strerror) from None
+    key, cert = certs.issue_node_cert(ca_key, ca_cert, node_name)
+    files = {"cluster-ca.pem": (ca_cert, 0o400), "server.pem": (key + cert, 0o400)}
+    for key_name in sorted(constants.VALID_SS_KEYS):
+        path = paths.ssconf_file(key_name)
+        if os.path.exists(path):
+            files[os.path.basename(path)] = (utils.read_file(path), 0o444)
+    return files
+
+
+def install_bundle(paths: Paths, files: Dict[str, Tuple[bytes, int]]) -> None:
+    """Write a node bundle below a node's root (the by-hand node preparation)."""
+    utils.ensure_dirs([(paths.data_dir, 0o755)])
+    for name, (data, mode) in files.items():
+        utils.write_file_atomic(os.path.join(paths.data_dir, name), data, mode=mode,
+                                sync_dir=False)
+    utils.fsync_dir(paths.data_dir)

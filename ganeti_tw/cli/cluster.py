@@ -1,0 +1,211 @@
+"""gnt-cluster: cluster-wide administration."""
+
+import os
+import shutil
+from typing import Any, List, Optional
+
+from ganeti_tw import constants as C, opcodes, ssconf
+from ganeti_tw.cli import (Parser, UsageError, add_submit_option, get_client, ident_keyval_arg,
+                           keyval_arg, make_parser, run, submit_one)
+
+
+def init(opts: Any) -> int:
+    from ganeti_tw import bootstrap  # certificates: not needed by other commands
+    if opts.vg_name:
+        raise UsageError("gnt-cluster init: error: LVM storage (-g/--vg-name) is not "
+                         "supported by this version; file storage is used")
+    hvparams = dict(opts.hypervisor_parameters or [])
+    enabled = opts.enabled_hypervisors.split(",") if opts.enabled_hypervisors else None
+    for hv in (enabled or []) + [opts.default_hypervisor or C.DEFAULT_HYPERVISOR] + list(hvparams):
+        if hv not in C.HYPER_TYPES:
+            raise UsageError("gnt-cluster init: error: unknown hypervisor '%s' (known: %s)"
+                             % (hv, ", ".join(sorted(C.HYPER_TYPES))))
+    if opts.mac_prefix and not _valid_mac_prefix(opts.mac_prefix):
+        raise UsageError("gnt-cluster init: error: invalid MAC prefix '%s' (expected XX:XX:XX)"
+                         % opts.mac_prefix)
+    for ip in (opts.master_ip, opts.primary_ip, opts.secondary_ip):
+        if ip is not None and not opcodes.is_valid_ipv4(ip):
+            raise UsageError("gnt-cluster init: error: invalid IPv4 address '%s'" % ip)
+    master = bootstrap.init_cluster(
+        opts.paths, opts.cluster_name, master_ip=opts.master_ip, primary_ip=opts.primary_ip,
+        secondary_ip=opts.secondary_ip, master_netdev=opts.master_netdev,
+        mac_prefix=opts.mac_prefix or C.DEFAULT_MAC_PREFIX, default_bridge=opts.bridge,
+        file_storage_dir=opts.file_storage_dir, enabled_hypervisors=enabled,
+        default_hypervisor=opts.default_hypervisor, hvparams=hvparams,
+        beparams=opts.backend_parameters, candidate_pool_size=opts.candidate_pool_size)
+    print("Cluster %s initialised; master node is %s" % (opts.cluster_name, master))
+    return 0
+
+
+def _valid_mac_prefix(text: str) -> bool:
+    parts = text.lower().split(":")
+    return len(parts) == 3 and all(len(p) == 2 and all(c in "0123456789abcdef" for c in p)
+                                   for p in parts)
+
+
+def destroy(opts: Any) -> int:
+    if not opts.yes_do_it:
+        raise UsageError("gnt-cluster destroy: error: destroying the cluster removes its "
+                         "configuration for good; confirm with --yes-do-it")
+    from ganeti_tw import daemon_util
+    submit_one(opts, opcodes.OpClusterDestroy())
+    paths = opts.paths
+    daemon_util.stop_daemon(paths, C.DAEMON_MASTERD)
+    daemon_util.stop_daemon(paths, C.DAEMON_NODED)
+    if os.path.isdir(paths.queue_dir):
+        shutil.rmtree(paths.queue_dir)
+    for name in os.listdir(paths.data_dir):
+        path = os.path.join(paths.data_dir, name)
+        if os.path.isfile(path):
+            os.unlink(path)
+    print("Cluster destroyed")
+    return 0
+
+
+def getmaster(opts: Any) -> int:
+    print(ssconf.SimpleStore(opts.paths).get_master_node())
+    return 0
+
+
+def version(opts: Any) -> int:
+    print("Software version: %s" % C.RELEASE_VERSION)
+    print("Internode protocol: %s" % C.PROTOCOL_VERSION)
+    print("Configuration format: %s" % C.CONFIG_VERSION)
+    print("OS api version: %s" % C.OS_API_VERSION)
+    print("Export interface: %s" % C.EXPORT_VERSION)
+    return 0
+
+
+def _print_params(params: dict, indent: str) -> None:
+    for key in sorted(params):
+        print("%s%s: %s" % (indent, key, params[key]))
+
+
+def info(opts: Any) -> int:
+    data = get_client(opts.paths).query_cluster_info()
+    print("Cluster name: %s" % data["name"])
+    print("Master node: %s" % data["master"])
+    print("Master IP: %s" % data["master_ip"])
+    print("Architecture (this node): %s (%s)" % tuple(data["architecture"]))
+    print("Tags: %s" % (", ".join(data["tags"]) or "(none)"))
+    print("Default hypervisor: %s" % data["default_hypervisor"])
+    print("Enabled hypervisors: %s" % ", ".join(data["enabled_hypervisors"]))
+    print("Hypervisor parameters:")
+    for hv in data["enabled_hypervisors"]:
+        print("  - %s:" % hv)
+        _print_params(data["hvparams"].get(hv, {}), "      ")
+    print("Cluster parameters:")
+    print("  - candidate pool size: %s" % data["candidate_pool_size"])
+    print("  - master netdev: %s" % data["master_netdev"])
+    print("  - default bridge: %s" % data["default_bridge"])
+    print("  - lvm volume group: %s" % (data["volume_group_name"] or "(disabled)"))
+    print("  - file storage path: %s" % data["file_storage_dir"])
+    print("  - MAC prefix: %s" % data["mac_prefix"])
+    print("Default instance parameters:")
+    for group, params in sorted(data["beparams"].items()):
+        print("  - %s:" % group)
+        _print_params(params, "      ")
+    print("Configuration serial: %s (cluster %s)" % (data["config_serial_no"],
+                                                    data["serial_no"]))
+    return 0
+
+
+def verify(opts: Any) -> int:
+    skip = ["nplusone_mem"] if opts.no_nplus1_mem else []
+    result = submit_one(opts, opcodes.OpClusterVerify(skip_checks=skip))
+    return 0 if result in (None, True) else C.EXIT_FAILURE
+
+
+def modify(opts: Any) -> int:
+    hvparams = dict(opts.hypervisor_parameters or []) or None
+    enabled = opts.enabled_hypervisors.split(",") if opts.enabled_hypervisors else None
+    op = opcodes.OpClusterSetParams(
+        candidate_pool_size=opts.candidate_pool_size, enabled_hypervisors=enabled,
+        hvparams=hvparams, beparams=opts.backend_parameters)
+    result = submit_one(opts, op)
+    for name, value in result or []:
+        print(" - %s -> %s" % (name, value))
+    return 0
+
+
+def redist_conf(opts: Any) -> int:
+    submit_one(opts, opcodes.OpClusterRedistConf())
+    return 0
+
+
+def queue(opts: Any) -> int:
+    client = get_client(opts.paths)
+    if opts.action == "drain":
+        client.set_drain_flag(True)
+    elif opts.action == "undrain":
+        client.set_drain_flag(False)
+    else:
+        data = client.query_queue_info()
+        print("The drain flag is %s" % ("set" if data["drained"] else "unset"))
+        print("Jobs in the queue: %d (hard limit %d)" % (data["jobs"], data["hard_limit"]))
+        for status, count in sorted(data["by_status"].items()):
+            print("  %s: %d" % (status, count))
+        print("Archived jobs: %d" % data["archived"])
+        print("Next job id: %d" % data["next_job_id"])
+    return 0
+
+
+def build_parser() -> Parser:
+    parser, sub = make_parser("gnt-cluster", "Ganeti cluster administration")
+
+    p = sub.add_parser("init", help="initialise a new cluster on this node")
+    p.add_argument("cluster_name")
+    p.add_argument("--master-ip", help="the cluster's floating master IP "
+                                        "(default: the cluster name's address)")
+    p.add_argument("--primary-ip", help="this node's primary IP (default: its name's address)")
+    p.add_argument("-s", "--secondary-ip", help="this node's secondary IP")
+    p.add_argument("-m", "--mac-prefix", help="MAC prefix of instances (default aa:00:00)")
+    p.add_argument("-g", "--vg-name", help="(not supported: file storage is used)")
+    p.add_argument("-b", "--bridge", default=C.DEFAULT_BRIDGE, help="default bridge")
+    p.add_argument("--master-netdev", default=C.DEFAULT_MASTER_NETDEV,
+                   help="interface carrying the master IP")
+    p.add_argument("--file-storage-dir", default="/srv/ganeti/file-storage",
+                   help="where file-based disks live")
+    p.add_argument("--enabled-hypervisors", help="comma-separated list of hypervisors")
+    p.add_argument("-t", "--default-hypervisor", help="default hypervisor (must be enabled)")
+    p.add_argument("-H", "--hypervisor-parameters", action="append", type=ident_keyval_arg,
+                   metavar="HV:key=val,...", help="default hypervisor parameters")
+    p.add_argument("-B", "--backend-parameters", type=keyval_arg, metavar="key=val,...",
+                   help="default backend parameters (memory, vcpus, auto_balance)")
+    p.add_argument("-C", "--candidate-pool-size", type=int, default=C.DEFAULT_CANDIDATE_POOL_SIZE,
+                   help="number of master candidates to keep (default 10)")
+    p.set_defaults(func=init)
+
+    p = sub.add_parser("destroy", help="destroy the cluster (master must be the only node)")
+    p.add_argument("--yes-do-it", action="store_true", help="confirm the destruction")
+    p.set_defaults(func=destroy)
+
+    sub.add_parser("getmaster", help="print the master node's name").set_defaults(func=getmaster)
+    sub.add_parser("version", help="print version information").set_defaults(func=version)
+    sub.add_parser("info", help="show the cluster configuration").set_defaults(func=info)
+
+    p = sub.add_parser("verify", help="check the cluster's consistency")
+    p.add_argument("--no-nplus1-mem", action="store_true", help="skip the N+1 memory check")
+    p.set_defaults(func=verify)
+
+    p = sub.add_parser("modify", help="change cluster parameters")
+    p.add_argument("-C", "--candidate-pool-size", type=int)
+    p.add_argument("--enabled-hypervisors")
+    p.add_argument("-H", "--hypervisor-parameters", action="append", type=ident_keyval_arg,
+                   metavar="HV:key=val,...")
+    p.add_argument("-B", "--backend-parameters", type=keyval_arg, metavar="key=val,...")
+    add_submit_option(p)
+    p.set_defaults(func=modify)
+
+    p = sub.add_parser("redist-conf", help="push config and ssconf files to all nodes")
+    add_submit_option(p)
+    p.set_defaults(func=redist_conf)
+
+    p = sub.add_parser("queue", help="drain, undrain or inspect the job queue")
+    p.add_argument("action", choices=["drain", "undrain", "info"])
+    p.set_defaults(func=queue)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run(build_parser(), argv)

@@ -1,0 +1,1 @@
+"""Hypervisor providers (IHypervisor) and their registry: see the instances issue."""

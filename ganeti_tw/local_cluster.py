@@ -1,0 +1,136 @@
+"""A whole cluster on one machine: node i gets root DIR/node<i> and address 127.0.1.<i>.
+
+The demo, the integration tests and the benchmarks all use it; it drives the
+real commands (gnt-cluster init, gnt-node prepare/add) and real daemons.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+from ganeti_tw import constants as C, daemon_util, errors
+from ganeti_tw.paths import Paths
+
+BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin")
+CLUSTER_NAME = "local-cluster"
+
+
+def node_name(index: int) -> str:
+    return "node%d" % index
+
+
+class LocalCluster:
+    """N node roots below ``directory``; node 1 is the master."""
+
+    def __init__(self, directory: str, nodes: int = 3, base_ip: str = "127.0.1."):
+        self.directory = os.path.abspath(directory)
+        self.count = nodes
+        self.base_ip = base_ip
+
+    def root(self, index: int) -> str:
+        return os.path.join(self.directory, node_name(index))
+
+    def paths(self, index: int) -> Paths:
+        return Paths(self.root(index))
+
+    def ip(self, index: int) -> str:
+        return "%s%d" % (self.base_ip, index)
+
+    def existing_nodes(self) -> List[int]:
+        if not os.path.isdir(self.directory):
+            return []
+        return sorted(int(d[4:]) for d in os.listdir(self.directory)
+                      if d.startswith("node") and d[4:].isdigit())
+
+    def gnt(self, command: str, *args: str, node: int = 1, check: bool = True,
+            capture: bool = False) -> subprocess.CompletedProcess:
+        """Run a gnt-* command as an admin on ``node`` would."""
+        env = daemon_util.daemon_env()
+        env["GANETI_ROOT"] = self.root(node)
+        proc = subprocess.run([sys.executable, os.path.join(BIN_DIR, command)] + list(args),
+                              env=env, stdin=subprocess.DEVNULL, text=True,
+                              stdout=subprocess.PIPE if capture else None,
+                              stderr=subprocess.PIPE if capture else None)
+        if check and proc.returncode != 0:
+            detail = (proc.stderr or "").strip() if capture else ""
+            raise errors.CommandError("%s %s failed (exit %d)%s" % (
+                command, " ".join(args), proc.returncode, ": " + detail if detail else ""))
+        return proc
+
+    def _prepare_root(self, index: int) -> None:
+        paths = self.paths(index)
+        os.makedirs(paths.conf_dir, mode=0o755, exist_ok=True)
+        with open(paths.hostname_file, "w") as fh:
+            fh.write(node_name(index) + "\n")
+
+    def start_noded(self, index: int) -> int:
+        return daemon_util.start_daemon(self.paths(index), C.DAEMON_NODED,
+                                        ["--bind", self.ip(index)],
+                                        address=(self.ip(index), C.DEFAULT_NODED_PORT))
+
+    def up(self) -> None:
+        if os.path.exists(self.paths(1).config_file):
+            raise errors.OpPrereqError("A cluster already exists in %s; use 'down' and remove "
+                                       "the directory first" % self.directory)
+        for index in range(1, self.count + 1):
+            self._prepare_root(index)
+        self.gnt("gnt-cluster", "init", "--primary-ip", self.ip(1),
+                 "--master-ip", "%s%d" % (self.base_ip, 254), "--master-netdev", "lo",
+                 "--enabled-hypervisors", "fake", CLUSTER_NAME)
+        for index in range(2, self.count + 1):
+            self.add_node(index)
+
+    def add_node(self, index: int) -> None:
+        self._prepare_root(index)
+        self.gnt("gnt-node", "prepare", node_name(index), self.root(index))
+        self.start_noded(index)
+        self.gnt("gnt-node", "add", "--no-node-setup", "--primary-ip", self.ip(index),
+                 node_name(index))
+
+    def down(self) -> List[str]:
+        stopped = []
+        for index in self.existing_nodes():
+            for daemon in (C.DAEMON_MASTERD, C.DAEMON_NODED):
+                if daemon_util.stop_daemon(self.paths(index), daemon):
+                    stopped.append("%s on %s" % (daemon, node_name(index)))
+        return stopped
+
+    def status(self) -> Dict[str, Dict[str, Optional[int]]]:
+        return {node_name(i): {d: daemon_util.read_pid(self.paths(i), d)
+                               for d in (C.DAEMON_NODED, C.DAEMON_MASTERD)}
+                for i in self.existing_nodes()}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="ganeti-local-cluster",
+                                     description="Run a multi-node cluster on this machine")
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    parser.add_argument("--dir", required=True, help="directory holding the node roots")
+    parser.add_argument("--base-ip", default="127.0.1.",
+                        help="node i listens on BASE_IP<i> (default 127.0.1.)")
+    opts = parser.parse_args(argv)
+    if not 1 <= opts.nodes <= 200:
+        parser.error("--nodes must be between 1 and 200")
+    cluster = LocalCluster(opts.dir, opts.nodes, opts.base_ip)
+    try:
+        if opts.action == "up":
+            cluster.up()
+            print("Cluster %s is up with %d nodes; the master is %s (%s)."
+                  % (CLUSTER_NAME, opts.nodes, node_name(1), cluster.ip(1)))
+            print("Run commands as an admin on the master would:")
+            print("  export GANETI_ROOT=%s" % cluster.root(1))
+            print("  gnt-node list; gnt-job list; gnt-cluster verify")
+        elif opts.action == "down":
+            for line in cluster.down():
+                print("stopped %s" % line)
+        else:
+            for node, daemons in cluster.status().items():
+                print("%s: %s" % (node, ", ".join("%s %s" % (d, "pid %d" % p if p else "stopped")
+                                                  for d, p in daemons.items())))
+    except errors.GenericError as err:
+        sys.stderr.write("ganeti-local-cluster: %s\n" % err)
+        return 1
+    return 0
