@@ -86,9 +86,9 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         message = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise errors.CommandError("%s did not start: %s"
+        raise errors.CommandError("%s did not start: %s (log: %s)"
                                   % (daemon, message[-1] if message else "exit code %d"
-                                     % proc.returncode))
+                                     % proc.returncode, _log_tail(paths, daemon, 1)))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = read_pid(paths, daemon)

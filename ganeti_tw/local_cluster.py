@@ -24,8 +24,10 @@ def node_name(index: int) -> str:
 class LocalCluster:
     """N node roots below ``directory``; node 1 is the master."""
 
-    def __init__(self, directory: str, nodes: int = 3, base_ip: str = "127.0.1."):
+    def __init__(self, directory: str, nodes: int = 3, base_ip: str = "127.0.1.",
+                 verbose: bool = True):
         self.directory = os.path.abspath(directory)
+        self.verbose = verbose
         self.count = nodes
         self.base_ip = base_ip
 
@@ -45,10 +47,12 @@ class LocalCluster:
                       if d.startswith("node") and d[4:].isdigit())
 
     def gnt(self, command: str, *args: str, node: int = 1, check: bool = True,
-            capture: bool = False) -> subprocess.CompletedProcess:
+            capture: Optional[bool] = None) -> subprocess.CompletedProcess:
         """Run a gnt-* command as an admin on ``node`` would."""
         env = daemon_util.daemon_env()
         env["GANETI_ROOT"] = self.root(node)
+        if capture is None:
+            capture = not self.verbose
         proc = subprocess.run([sys.executable, os.path.join(BIN_DIR, command)] + list(args),
                               env=env, stdin=subprocess.DEVNULL, text=True,
                               stdout=subprocess.PIPE if capture else None,

@@ -7,7 +7,7 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from ganeti_tw import constants, errors, ssconf, utils
+from ganeti_tw import constants, errors, ssconf, utils, voting
 from ganeti_tw.config import ConfigWriter
 from ganeti_tw.context import GanetiContext
 from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
@@ -36,13 +36,36 @@ class Options(DaemonOptions):
 class MasterService(service.Service):
     """Listens on the LUXI socket and runs the job queue."""
 
-    def __init__(self, context: GanetiContext):
+    def __init__(self, context: GanetiContext, voting: bool):
         self.context = context
+        self.voting = voting
         self.port: Optional[Any] = None
 
     def startService(self) -> None:
         service.Service.startService(self)
+        defer.ensureDeferred(self._start()).addErrback(self._abort)
+
+    def _abort(self, failure: Any) -> None:
+        log.failure("Master daemon start-up failed", failure)
+        self._fatal("start-up failed: %s" % failure.getErrorMessage())
+
+    def _fatal(self, reason: str) -> None:
+        """Refuse to run: log why, stop, and exit non-zero after shutdown."""
         from twisted.internet import reactor
+        log.critical("Not starting the master daemon: {reason}", reason=reason)
+        reactor.addSystemEventTrigger("after", "shutdown", os._exit, constants.EXIT_FAILURE)
+        reactor.stop()
+
+    async def _start(self) -> None:
+        from twisted.internet import reactor
+        context = self.context
+        if self.voting:
+            accepted, why = await voting.check_agreement(
+                context.rpc, context.myself, context.cfg.node_names(), reactor)
+            if not accepted:
+                self._fatal("%s; use --no-voting to override" % why)
+                return
+            log.info("Master role {why}", why=why)
         paths = self.context.paths
         utils.ensure_dirs([(paths.run_dir, 0o755), (paths.socket_dir, 0o700)])
         utils.remove_file(paths.master_socket)
@@ -85,5 +108,5 @@ def makeService(options: Options) -> service.MultiService:
         fail_startup("ganeti-masterd: cannot open the job queue: %s" % err,
                      constants.EXIT_FAILURE)
     top = service.MultiService()
-    MasterService(context).setServiceParent(top)
+    MasterService(context, voting=not options["no-voting"]).setServiceParent(top)
     return top

@@ -133,6 +133,11 @@ class _NodeTLS:
         if where & SSL.SSL_CB_WRITE_ALERT != SSL.SSL_CB_WRITE_ALERT or ret >> 8 != _ALERT_FATAL:
             return
         alert = ret & 0xff
+        if connection.client_random() is None:
+            # closed before sending anything (a TCP reachability probe such as
+            # cluster verify's node-net-test): nothing was refused
+            self._refusals.pop(connection, None)
+            return
         reason = self._refusals.pop(connection, None) or "%s, TLS alert %s" % (
             "no peer certificate" if connection.get_peer_certificate() is None
             else "handshake failed", _ALERT_NAMES.get(alert, alert))
