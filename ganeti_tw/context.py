@@ -64,13 +64,10 @@ class GanetiContext:
         self.jqueue = JobQueue(paths, QueueReplicator(self), clock=reactor)
         self._dist_lock = defer.DeferredLock()
         self._last_ssconf: Dict[str, str] = {}
-        self.extra_addresses: Dict[str, Tuple[str, int]] = {}
 
     # node lookup for the RPC client ---------------------------------------------
 
     def node_address(self, name: str) -> Tuple[str, int]:
-        if name in self.extra_addresses:
-            return self.extra_addresses[name]
         node = self.cfg.get_node(name)
         if node is None:
             raise errors.OpPrereqError("Node %s is not in the configuration" % name)

@@ -53,11 +53,8 @@ class LUNodeAdd(LogicalUnit):
                                        % ("single" if master.primary_ip == master.secondary_ip
                                           else "dual"))
         self.primary, self.secondary = primary, secondary
-        self.context.extra_addresses[name] = (primary, self.cfg.cluster.noded_port)
-        try:
-            result = await self.rpc.call_node(name, "version", [])
-        finally:
-            del self.context.extra_addresses[name]
+        result = await self.rpc.call_node(name, "version", [],
+                                          address=(primary, self.cfg.cluster.noded_port))
         version = result.raise_on_error("Contacting the node daemon")
         if version != C.PROTOCOL_VERSION:
             raise errors.OpPrereqError("Node %s runs protocol version %s, this cluster %s"
@@ -119,10 +116,12 @@ class LUNodeRemove(LogicalUnit):
             for warning in await self.context.sync_candidate(name):
                 self.log_warning(warning)
         if not node.offline:
-            result = await self.rpc.call([self.node], "node_leave_cluster", [], static=True)
-            if result[self.node].failed:
+            result = await self.rpc.call_node(
+                self.node, "node_leave_cluster", [],
+                address=(node.primary_ip, self.cfg.cluster.noded_port))
+            if result.failed:
                 self.log_warning("Node %s did not leave the cluster cleanly: %s"
-                                 % (self.node, result[self.node].fail_msg))
+                                 % (self.node, result.fail_msg))
         return True
 
 

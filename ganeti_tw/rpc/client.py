@@ -106,11 +106,14 @@ class RpcClient:
         return self._fingerprints[node]
 
     async def call_node(self, node: str, procedure: str, args: List[Any],
-                        timeout: float = constants.RPC_TIMEOUT_DEFAULT) -> RpcResult:
-        try:
-            address = self.resolver(node)
-        except (KeyError, errors.GenericError) as err:
-            return RpcResult(node, fail_msg="Cannot resolve node %s: %s" % (node, err))
+                        timeout: float = constants.RPC_TIMEOUT_DEFAULT,
+                        address: Optional[Tuple[str, int]] = None) -> RpcResult:
+        """Call one node; ``address`` overrides the resolver (a node not in the config)."""
+        if address is None:
+            try:
+                address = self.resolver(node)
+            except (KeyError, errors.GenericError) as err:
+                return RpcResult(node, fail_msg="Cannot resolve node %s: %s" % (node, err))
         try:
             root = await self._root(node, address)
             d = root.callRemote("call", procedure, args)
