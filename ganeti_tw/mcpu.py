@@ -27,18 +27,23 @@ class Processor:
         lu.owner = opctx
         glm = self.context.glm
         try:
-            await glm.acquire(opctx, LEVEL_CLUSTER, [BGL], shared=not op.REQ_BGL)
-            lu.expand_names()
-            for level in (LEVEL_INSTANCE, LEVEL_NODE):
-                lu.declare_locks(level)
-                if level in lu.needed_locks:
-                    await glm.acquire(opctx, level, lu.needed_locks[level],
-                                      shared=lu.share_locks.get(level, False))
+            await opctx.wait_for_locks(self._acquire_locks(lu, opctx))
             await opctx.notify_start()
             await lu.check_prereq()
             return await lu.exec()
         finally:
             glm.release_all(opctx)
+
+    async def _acquire_locks(self, lu: Any, owner: Any) -> None:
+        """BGL, then instance, then node locks (spec 4.7 order)."""
+        glm = self.context.glm
+        await glm.acquire(owner, LEVEL_CLUSTER, [BGL], shared=not lu.op.REQ_BGL)
+        lu.expand_names()
+        for level in (LEVEL_INSTANCE, LEVEL_NODE):
+            lu.declare_locks(level)
+            if level in lu.needed_locks:
+                await glm.acquire(owner, level, lu.needed_locks[level],
+                                  shared=lu.share_locks.get(level, False))
 
     async def run_query(self, op: opcodes.OpCode) -> Any:
         """Run a query opcode outside the queue, without locks (spec 1.2)."""

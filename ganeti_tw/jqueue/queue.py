@@ -50,6 +50,24 @@ class _OpContext:
         self.queue = queue
         self.job = job
         self.op = job.ops[index]
+        self.lock_wait: Optional[defer.Deferred] = None
+
+    def check_canceled(self) -> None:
+        if self.op.status == C.OP_STATUS_CANCELING:
+            raise defer.CancelledError()
+
+    async def wait_for_locks(self, acquisition: Any) -> None:
+        """Await the lock acquisition coroutine; a cancel request interrupts it."""
+        self.check_canceled()
+        self.lock_wait = defer.ensureDeferred(acquisition)
+        try:
+            await self.lock_wait
+        finally:
+            self.lock_wait = None
+
+    def cancel(self) -> None:
+        if self.lock_wait is not None:
+            self.lock_wait.cancel()
 
     def feedback(self, msg_type: str, message: Any) -> None:
         self.job.add_log(msg_type, message)
@@ -57,8 +75,7 @@ class _OpContext:
 
     async def notify_start(self) -> None:
         """Locks are held: waiting -> running, unless a cancel arrived meanwhile."""
-        if self.op.status == C.OP_STATUS_CANCELING:
-            raise defer.CancelledError()
+        self.check_canceled()
         self.op.status = C.OP_STATUS_RUNNING
         await self.queue.commit(self.job)
 
@@ -86,6 +103,7 @@ class JobQueue:
         self._flushing = False
         self._run_queue: Deque[QueuedJob] = collections.deque()
         self._running: Dict[int, defer.Deferred] = {}
+        self._op_contexts: Dict[int, _OpContext] = {}
         self._watchers: Dict[int, List[defer.Deferred]] = collections.defaultdict(list)
         self._lock_fd: Optional[int] = None
         self._accepting = True
@@ -189,9 +207,9 @@ class JobQueue:
 
     async def stop(self) -> None:
         """Stop taking jobs, let running ones reach a commit point, release the lock."""
+        # Running jobs are left as they are: at the next start they become
+        # "error" (spec 4.5), exactly as after a crash.
         self._accepting = False
-        for d in list(self._running.values()):
-            d.cancel()
         if self._flushing or self._dirty:
             await self._commit_now()
         if self._lock_fd is not None:
@@ -235,11 +253,10 @@ class JobQueue:
                         files.append(("job-%d" % job_id, serializer.dump(job.to_dict())))
                 try:
                     if files:
-                        await threads.deferToThread(utils.write_files_atomic,
-                                                    self.paths.queue_dir, files)
+                        await threads.deferToThread(self._write_files, files)
                         await self.replicator.update(files)
                 except Exception as err:  # disk full, I/O error: fail the waiters
-                    log.failure("Writing job queue files failed")
+                    log.error("Writing job queue files failed: {err}", err=err)
                     exc = errors.JobQueueError("Cannot write job queue files: %s" % err)
                     for d in waiters:
                         d.errback(exc)
@@ -250,6 +267,9 @@ class JobQueue:
                     self.notify_watchers(job_id)
         finally:
             self._flushing = False
+
+    def _write_files(self, files: List[Tuple[str, bytes]]) -> None:
+        utils.write_files_atomic(self.paths.queue_dir, files)
 
     # submission -------------------------------------------------------------------
 
@@ -312,9 +332,10 @@ class JobQueue:
             op.start_timestamp = timestamp()
             job.start_timestamp = job.start_timestamp or op.start_timestamp
             await self.commit(job)
+            opctx = self._op_contexts[job.id] = _OpContext(self, job, index)
             try:
                 op.result = await self.processor.exec_opcode(
-                    opcodes.OpCode.from_dict(op.input), _OpContext(self, job, index))
+                    opcodes.OpCode.from_dict(op.input), opctx)
                 op.status = C.OP_STATUS_SUCCESS
             except defer.CancelledError:
                 job.finalize_unfinished(C.OP_STATUS_CANCELED, MSG_CANCELED)
@@ -326,6 +347,8 @@ class JobQueue:
                 log.failure("Unexpected error in job {job} opcode {idx}", job=job.id, idx=index)
                 op.status = C.OP_STATUS_ERROR
                 op.result = errors.encode_error(errors.OpExecError(str(err)))
+            finally:
+                del self._op_contexts[job.id]
             op.end_timestamp = timestamp()
             if op.status == C.OP_STATUS_ERROR:
                 break
@@ -350,9 +373,9 @@ class JobQueue:
             for op in job.ops:
                 if op.status not in C.OPS_FINALIZED:
                     op.status = C.OP_STATUS_CANCELING
-            running = self._running.get(job_id)
-            if running is not None:
-                running.cancel()
+            opctx = self._op_contexts.get(job_id)
+            if opctx is not None:
+                opctx.cancel()
             await self.commit(job)
             return [True, "Job %s will be canceled" % job_id]
         return [False, "Job %s is no longer waiting in the queue" % job_id]

@@ -1,0 +1,50 @@
+"""CLI helpers: tables, option parsing, units."""
+
+from twisted.trial import unittest
+
+from ganeti_tw import utils
+from ganeti_tw.cli import generate_table, keyval_arg, selected_fields
+from ganeti_tw.cli.node import build_parser
+
+
+class TableTests(unittest.SynchronousTestCase):
+    def test_aligned_with_units(self):
+        lines = generate_table({"name": "Node", "mfree": "MFree"}, ["name", "mfree"],
+                               [["node1", 2048], ["node10", None]], unit_fields=["mfree"])
+        self.assertEqual(lines, ["Node   MFree", "node1   2.0G", "node10     ?"])
+
+    def test_separator_uses_mib_and_no_alignment(self):
+        lines = generate_table({}, ["name", "mfree", "master"], [["n", 2048, True]],
+                               separator="|", no_headers=True, unit_fields=["mfree"])
+        self.assertEqual(lines, ["n|2048|Y"])
+
+    def test_selected_fields(self):
+        self.assertEqual(selected_fields(None, ["a"]), ["a"])
+        self.assertEqual(selected_fields("+b,c", ["a"]), ["a", "b", "c"])
+        self.assertEqual(selected_fields("b", ["a"]), ["b"])
+
+
+class ParsingTests(unittest.SynchronousTestCase):
+    def test_keyval(self):
+        self.assertEqual(keyval_arg("memory=512,acpi,no_usb"),
+                         {"memory": 512, "acpi": True, "usb": False})
+        self.assertRaises(Exception, keyval_arg, "a=1,a=2")
+
+    def test_parse_unit_rounds_up_to_4(self):
+        self.assertEqual(utils.parse_unit("1g"), 1024)
+        self.assertEqual(utils.parse_unit("1.5"), 4)
+        self.assertEqual(utils.parse_unit("30G"), 30720)
+        self.assertRaises(ValueError, utils.parse_unit, "12q")
+
+    def test_parse_age(self):
+        self.assertEqual(utils.parse_age("6h"), 21600)
+        self.assertEqual(utils.parse_age("90"), 90)
+        self.assertRaises(ValueError, utils.parse_age, "x")
+
+    def test_nice_sort(self):
+        self.assertEqual(utils.nice_sort(["node10", "node2", "node1"]),
+                         ["node1", "node2", "node10"])
+
+    def test_node_modify_flags(self):
+        opts = build_parser().parse_args(["modify", "-C", "yes", "-D", "no", "node2"])
+        self.assertEqual((opts.master_candidate, opts.drained, opts.offline), (True, False, None))

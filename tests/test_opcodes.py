@@ -1,0 +1,38 @@
+"""Opcode validation at the door."""
+
+from twisted.trial import unittest
+
+from ganeti_tw import errors, opcodes
+
+
+class OpcodeTests(unittest.SynchronousTestCase):
+    def test_defaults_filled_and_round_trip(self):
+        op = opcodes.OpCode.from_dict({"OP_ID": "OP_TEST_DELAY", "duration": 1})
+        self.assertEqual(op.to_dict(), {"OP_ID": "OP_TEST_DELAY", "duration": 1.0,
+                                        "on_master": True, "on_nodes": []})
+        self.assertEqual(opcodes.OpCode.from_dict(op.to_dict()).to_dict(), op.to_dict())
+
+    def test_errors(self):
+        cases = [
+            ({"OP_ID": "OP_NOPE"}, errors.OpCodeUnknown),
+            ({"duration": 1}, errors.ParameterError),
+            ("OP_TEST_DELAY", errors.ParameterError),
+            ({"OP_ID": "OP_TEST_DELAY"}, errors.ParameterError),
+            ({"OP_ID": "OP_TEST_DELAY", "duration": True}, errors.TypeEnforcementError),
+            ({"OP_ID": "OP_TEST_DELAY", "duration": 1, "on_nodes": "node1"},
+             errors.TypeEnforcementError),
+            ({"OP_ID": "OP_NODE_ADD", "node_name": "bad name"}, errors.TypeEnforcementError),
+            ({"OP_ID": "OP_NODE_ADD", "node_name": "n", "primary_ip": "300.1.1.1"},
+             errors.TypeEnforcementError),
+            ({"OP_ID": "OP_CLUSTER_SET_PARAMS", "candidate_pool_size": 0},
+             errors.TypeEnforcementError),
+            ({"OP_ID": "OP_CLUSTER_VERIFY", "skip_checks": ["nope"]},
+             errors.TypeEnforcementError),
+        ]
+        for data, exc in cases:
+            self.assertRaises(exc, opcodes.OpCode.from_dict, data)
+
+    def test_summary(self):
+        op = opcodes.OpNodeAdd(node_name="node2")
+        self.assertEqual(op.summary(), "NODE_ADD(node2)")
+        self.assertEqual(opcodes.OpClusterVerify().summary(), "CLUSTER_VERIFY")
