@@ -16,6 +16,5 @@ setup(
     data_files=[("share/man/man7", glob.glob("man/*.7")),
                 ("share/man/man8", glob.glob("man/*.8"))],
     python_requires=">=3.11",
-    install_requires=["Twisted>=23.8", "pyOpenSSL>=23", "service_identity", "zope.interface",
-                      "cryptography"],
+    install_requires=open("requirements.txt").read().split(),
 )

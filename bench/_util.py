@@ -106,6 +106,34 @@ def daemon_cpu(cluster: LocalCluster) -> Dict[str, Optional[float]]:
     return out
 
 
+def disk_probe(directory: str = "/tmp", count: int = 200, size: int = 1500) -> float:
+    """Median wall time of one durable small-file replacement as the job queue does it.
+
+    Temp file created (O_EXCL), written, fsynced, renamed: the cost the job
+    queue pays per job file per commit (utils.write_file_atomic), so readers
+    can tell a slow disk from slow code. Returns seconds.
+    """
+    probe_dir = tempfile.mkdtemp(prefix="ganeti-bench-disk-", dir=directory)
+    times = []
+    try:
+        payload = b"x" * size
+        for i in range(count):
+            path = os.path.join(probe_dir, "f%d" % (i % 50))
+            tmp = path + ".tmp"
+            start = time.perf_counter()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, payload)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, path)
+            times.append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    return median(times)
+
+
 def print_json(figures: Dict) -> None:
     """The final machine-readable line of every benchmark."""
     print(json.dumps(figures, sort_keys=True))
