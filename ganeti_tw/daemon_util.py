@@ -41,12 +41,15 @@ def read_pid(paths: Paths, daemon: str) -> Optional[int]:
     return pid
 
 
-def _log_tail(paths: Paths, daemon: str, lines: int = 3) -> str:
+def _log_tail(paths: Paths, daemon: str) -> str:
+    """The daemon's last error line (else its last line): why it did not come up."""
     try:
         with open(paths.daemon_log(daemon), errors="replace") as fh:
-            return " | ".join(l.strip() for l in fh.readlines()[-lines:])
+            lines = [line.strip() for line in fh.readlines()[-40:]]
     except OSError:
         return "(no log)"
+    errors_only = [line for line in lines if "Error" in line or "error" in line]
+    return (errors_only or lines or ["(empty log)"])[-1]
 
 
 def _ready(paths: Paths, daemon: str, address: Optional[tuple]) -> bool:
@@ -77,6 +80,9 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
     pid = read_pid(paths, daemon)
     if pid is not None:
         return pid
+    if address is not None and _ready(paths, daemon, address):
+        raise errors.CommandError("%s cannot start: %s:%d is already in use (another node "
+                                  "daemon?)" % (daemon, address[0], address[1]))
     os.makedirs(paths.run_dir, mode=0o755, exist_ok=True)
     os.makedirs(paths.log_dir, mode=0o750, exist_ok=True)
     cmd = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
@@ -88,7 +94,7 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
         message = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         raise errors.CommandError("%s did not start: %s (log: %s)"
                                   % (daemon, message[-1] if message else "exit code %d"
-                                     % proc.returncode, _log_tail(paths, daemon, 1)))
+                                     % proc.returncode, _log_tail(paths, daemon)))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = read_pid(paths, daemon)
