@@ -159,11 +159,15 @@ class ConfigWriter:
                 current += 1
         return current, min(eligible, self.data.cluster.candidate_pool_size)
 
-    def maintain_candidate_pool(self) -> List[str]:
-        """Promote random eligible nodes until the pool is full (spec 2.3); returns them."""
+    def maintain_candidate_pool(self, exceptions: Tuple[str, ...] = ()) -> List[str]:
+        """Promote random eligible nodes until the pool is full (spec 2.3); returns them.
+
+        Nodes in ``exceptions`` (one being demoted) are not promoted.
+        """
         current, target = self.candidate_stats()
         eligible = [n for n in self.data.nodes.values()
-                    if not (n.master_candidate or n.offline or n.drained)]
+                    if not (n.master_candidate or n.offline or n.drained
+                            or n.name in exceptions)]
         random.shuffle(eligible)
         promoted = []
         for node in eligible[:max(0, target - current)]:

@@ -214,7 +214,10 @@ class LUNodeSetParams(LogicalUnit):
                                               or op.drained is True)
         if demoting:
             current, target = self.cfg.candidate_stats()
-            if current <= target:
+            promotable = [n for n in self.cfg.data.nodes.values()
+                          if n.name != self.node_name and not (n.master_candidate or n.offline
+                                                               or n.drained)]
+            if current - 1 + len(promotable) < target:
                 message = ("Not enough master candidates (desired %d, new value would be %d)"
                            % (target, current - 1))
                 if not op.force:
@@ -253,8 +256,16 @@ class LUNodeSetParams(LogicalUnit):
                                         if other == "master_candidate" else "False"])
         node.serial_no += 1
         node.mtime = time.time()
+        promoted = []
+        if was_candidate and not node.master_candidate:
+            promoted = self.cfg.maintain_candidate_pool(exceptions=(self.node_name,))
         self.cfg.cluster.serial_no += 1
         await self.context.save_config()
+        for name in promoted:
+            self.log_info("Promoted %s to master candidate to keep the pool full" % name)
+            changes.append(["master_candidate(%s)" % name, "True"])
+            for warning in await self.context.sync_candidate(name):
+                self.log_warning(warning)
         if node.master_candidate and not was_candidate:
             for warning in await self.context.sync_candidate(self.node_name):
                 self.log_warning(warning)

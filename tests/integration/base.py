@@ -74,6 +74,13 @@ class ClusterTestCase(unittest.SynchronousTestCase):
             time.sleep(0.02)
         self.fail("job %s never reached %s" % (job_id, status))
 
+    def wait_until(self, predicate: Any, what: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("timed out waiting until %s" % what)
+            time.sleep(0.02)
+
     def read_data_file(self, node: int, name: str) -> Optional[bytes]:
         path = os.path.join(self.cluster.paths(node).data_dir, name)
         try:
@@ -86,11 +93,8 @@ class ClusterTestCase(unittest.SynchronousTestCase):
         pid = daemon_util.read_pid(self.cluster.paths(node), daemon)
         self.assertIsNotNone(pid, "%s is not running on node%d" % (daemon, node))
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while daemon_util.read_pid(self.cluster.paths(node), daemon) is not None:
-            if time.monotonic() > deadline:
-                self.fail("%s did not die" % daemon)
-            time.sleep(0.02)
+        self.wait_until(lambda: daemon_util.read_pid(self.cluster.paths(node), daemon) is None,
+                        "%s died" % daemon)
 
 
 def delay_op(duration: float = 0, on_master: bool = True, on_nodes: Optional[list] = None) -> dict:

@@ -85,8 +85,38 @@ class NodeTests(ClusterTestCase):
         self.assertIsNone(self.read_data_file(2, "config.data"))
         self.assertIsNone(self.read_data_file(2, "ssconf_master_node"))
         self.assertIsNone(self.read_data_file(2, "server.pem"))
-        self.assertIsNone(daemon_util.read_pid(self.cluster.paths(2), C.DAEMON_NODED))
+        self.wait_until(lambda: daemon_util.read_pid(self.cluster.paths(2), C.DAEMON_NODED)
+                        is None, "the removed node's daemon stopped")
         self.assertCommandOk("gnt-cluster", "verify")
+
+    def test_demoting_a_candidate_promotes_a_regular_node(self):
+        self.assertCommandOk("gnt-cluster", "modify", "-C", "3")
+        self.assertCommandOk("gnt-node", "modify", "-C", "no", "node4")
+        self.assertIsNone(self.read_data_file(4, "config.data"))
+        out = self.assertCommandOk("gnt-node", "modify", "-D", "yes", "node2")
+        self.assertIn("Promoted node4 to master candidate", out)
+        self.assertEqual(sorted(self.roles().items()),
+                         [("node1", "M"), ("node2", "D"), ("node3", "C"), ("node4", "C")])
+        self.assertEqual(self.read_data_file(4, "config.data"),
+                         self.read_data_file(1, "config.data"))
+        self.assertIsNone(self.read_data_file(2, "config.data"))
+        self.assertCommandOk("gnt-cluster", "verify")
+
+    def test_redist_conf_repairs_a_candidate(self):
+        os.unlink(os.path.join(self.cluster.paths(3).data_dir, "config.data"))
+        os.unlink(os.path.join(self.cluster.paths(4).data_dir, "ssconf_node_list"))
+        proc = self.gnt("gnt-cluster", "verify")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("node node3: file config.data missing", proc.stdout)
+        self.assertIn("node node4: file ssconf_node_list missing", proc.stdout)
+        self.assertCommandOk("gnt-cluster", "redist-conf")
+        self.assertCommandOk("gnt-cluster", "verify")
+
+    def test_node_info(self):
+        out = self.assertCommandOk("gnt-node", "info", "node2")
+        self.assertIn("Node name: node2", out)
+        self.assertIn("primary ip: 127.0.5.2", out)
+        self.assertIn("role: master candidate", out)
 
     def test_removed_node_certificate_is_refused(self):
         kept = os.path.join(self.tmpdir, "node3-server.pem")
