@@ -18,16 +18,19 @@ def load(data: bytes) -> Any:
     return json.loads(data)
 
 
-# Large opaque payloads (config, job files) cross the node RPC compressed and
-# cut into chunks: Perspective Broker refuses single strings over 640 KiB.
+# Opaque payloads (config, job files) cross the node RPC cut into chunks
+# (Perspective Broker refuses single strings over 640 KiB); large ones are
+# compressed. Small ones (job files) are not: zlib would cost more CPU than
+# the bytes it saves on a LAN.
 PAYLOAD_RAW = 0
 PAYLOAD_ZLIB = 1
 _CHUNK = 512 * 1024
+_COMPRESS_FROM = 512
 
 
 def encode_payload(data: bytes) -> list:
     import zlib
-    if len(data) < 512:
+    if len(data) < _COMPRESS_FROM:
         enc, body = PAYLOAD_RAW, data
     else:
         enc, body = PAYLOAD_ZLIB, zlib.compress(data, 3)

@@ -3,7 +3,6 @@
 import errno
 import os
 import re
-import tempfile
 from typing import Iterable, List, Optional
 
 
@@ -18,31 +17,44 @@ def fsync_dir(path: str) -> None:
 
 def write_file_atomic(path: str, data: bytes, mode: int = 0o600,
                       sync_dir: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
-
-    Temp file in the same directory, fsync, rename, fsync of the directory.
-    The temp name starts with ``.`` and ends with ``.tmp`` so that left-overs
-    of an interrupted write are recognisable (and ignored by readers).
-    """
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
     dirname, basename = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % basename, suffix=".tmp", dir=dirname)
+    write_files_atomic(dirname, [(basename, data)], mode, sync_dir)
+
+
+def write_files_atomic(dirname: str, files: Iterable[tuple], mode: int = 0o600,
+                       sync_dir: bool = True) -> None:
+    """Atomically replace several ``(name, data)`` files of one directory.
+
+    Each file goes to ``.<name>.tmp``, is fsynced and renamed over ``name``;
+    then the directory is fsynced, so a crash leaves every file old or new,
+    never torn. All temp files are written before the first fsync: its
+    journal commit carries the others, which makes a batch cost little more
+    than one file. Writers of one file are serialized by their owner (one
+    daemon, one writer), so the temp name needs no randomness, and left-overs
+    of an interrupted write are recognisable.
+    """
+    pending = []
     try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        for name, data in files:
+            tmp = os.path.join(dirname, ".%s.tmp" % name)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+            pending.append((fd, tmp, os.path.join(dirname, name)))
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        for fd, _, _ in pending:
+            os.fsync(fd)
     except BaseException:
+        for fd, tmp, _ in pending:
+            os.close(fd)
+            _unlink_quiet(tmp)
+        raise
+    for fd, _, _ in pending:
         os.close(fd)
-        _unlink_quiet(tmp)
-        raise
-    os.close(fd)
-    try:
+    for _, tmp, path in pending:
         os.rename(tmp, path)
-    except BaseException:
-        _unlink_quiet(tmp)
-        raise
     if sync_dir:
         fsync_dir(dirname)
 
@@ -135,13 +147,3 @@ def parse_age(text: str) -> int:
         raise ValueError("Invalid time specification '%s'" % text)
     return int(number) * factor
 
-
-def write_files_atomic(dirname: str, files: Iterable[tuple], mode: int = 0o600) -> None:
-    """Atomically replace several ``(name, data)`` files of one directory.
-
-    Each file is written and fsynced on its own, the directory once at the
-    end: a batch costs one directory fsync however many files it holds.
-    """
-    for name, data in files:
-        write_file_atomic(os.path.join(dirname, name), data, mode=mode, sync_dir=False)
-    fsync_dir(dirname)

@@ -2,6 +2,8 @@
 
 from typing import Any, Callable
 
+from twisted.internet import defer
+
 from ganeti_tw.paths import Paths
 
 
@@ -14,3 +16,11 @@ class NodeContext:
         self.name = name
         self.reactor = reactor
         self.request_stop = request_stop
+        # Writers of one file reuse its ".<name>.tmp": writes that may touch
+        # the same files (queue updates, uploads) take turns.
+        self.write_lock = defer.DeferredLock()
+
+    async def in_thread(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking file operation in a thread, one at a time."""
+        from twisted.internet import threads
+        return await self.write_lock.run(threads.deferToThread, func, *args)

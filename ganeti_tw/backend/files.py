@@ -3,8 +3,6 @@
 import os
 from typing import Any, Dict
 
-from twisted.internet import threads
-
 from ganeti_tw import errors, serializer, ssconf, utils
 from ganeti_tw.backend.context import NodeContext
 
@@ -26,13 +24,13 @@ async def upload_file(ctx: NodeContext, name: str, payload: Any) -> bool:
     except ValueError as err:
         raise errors.OpExecError("Invalid payload for %s: %s" % (name, err)) from None
     os.makedirs(ctx.paths.data_dir, mode=0o755, exist_ok=True)
-    await threads.deferToThread(utils.write_file_atomic,
-                                os.path.join(ctx.paths.data_dir, name), data, mode)
+    await ctx.in_thread(utils.write_file_atomic, os.path.join(ctx.paths.data_dir, name),
+                        data, mode)
     return True
 
 
 async def write_ssconf_files(ctx: NodeContext, values: Dict[str, str]) -> bool:
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise errors.OpExecError("write_ssconf_files needs a {key: text} dictionary")
-    await threads.deferToThread(ssconf.write_files, ctx.paths, values)
+    await ctx.in_thread(ssconf.write_files, ctx.paths, values)
     return True

@@ -5,8 +5,6 @@ import re
 import shutil
 from typing import Any, List
 
-from twisted.internet import threads
-
 from ganeti_tw import errors, serializer, utils
 from ganeti_tw.backend.context import NodeContext
 
@@ -31,7 +29,7 @@ async def update(ctx: NodeContext, files: List[Any]) -> bool:
         except ValueError as err:
             raise errors.OpExecError("Invalid payload for %s: %s" % (item[0], err)) from None
     utils.ensure_dirs([(ctx.paths.queue_dir, 0o700), (ctx.paths.queue_archive_dir, 0o700)])
-    await threads.deferToThread(utils.write_files_atomic, ctx.paths.queue_dir, batch)
+    await ctx.in_thread(utils.write_files_atomic, ctx.paths.queue_dir, batch)
     return True
 
 
@@ -52,7 +50,7 @@ async def rename(ctx: NodeContext, pairs: List[Any]) -> bool:
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise errors.OpExecError("jobqueue_rename needs [old, new] pairs")
         checked.append((_check_name(item[0], _NAME_RE), _check_name(item[1], _ARCHIVE_RE)))
-    await threads.deferToThread(_rename_all, ctx.paths.queue_dir, checked)
+    await ctx.in_thread(_rename_all, ctx.paths.queue_dir, checked)
     return True
 
 
@@ -71,7 +69,7 @@ def purge_queue(queue_dir: str) -> None:
 
 
 async def purge(ctx: NodeContext) -> bool:
-    await threads.deferToThread(purge_queue, ctx.paths.queue_dir)
+    await ctx.in_thread(purge_queue, ctx.paths.queue_dir)
     return True
 
 

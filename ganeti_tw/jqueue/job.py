@@ -30,12 +30,13 @@ class QueuedOpCode:
         self.result: Any = None
         self.log: List[list] = []
         self.start_timestamp: Optional[List[int]] = None
+        self.exec_timestamp: Optional[List[int]] = None
         self.end_timestamp: Optional[List[int]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {"input": self.input, "status": self.status, "result": self.result,
                 "log": self.log, "start_timestamp": self.start_timestamp,
-                "end_timestamp": self.end_timestamp}
+                "exec_timestamp": self.exec_timestamp, "end_timestamp": self.end_timestamp}
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "QueuedOpCode":
@@ -47,6 +48,7 @@ class QueuedOpCode:
         op.result = data.get("result")
         op.log = list(data.get("log") or [])
         op.start_timestamp = data.get("start_timestamp")
+        op.exec_timestamp = data.get("exec_timestamp")
         op.end_timestamp = data.get("end_timestamp")
         return op
 
@@ -158,6 +160,7 @@ _FIELDS = {
     "opstatus": lambda j: [op.status for op in j.ops],
     "oplog": lambda j: [op.log for op in j.ops],
     "opstart": lambda j: [op.start_timestamp for op in j.ops],
+    "opexec": lambda j: [op.exec_timestamp for op in j.ops],
     "opend": lambda j: [op.end_timestamp for op in j.ops],
     "received_ts": lambda j: j.received_timestamp,
     "start_ts": lambda j: j.start_timestamp,

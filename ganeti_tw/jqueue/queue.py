@@ -77,6 +77,7 @@ class _OpContext:
         """Locks are held: waiting -> running, unless a cancel arrived meanwhile."""
         self.check_canceled()
         self.op.status = C.OP_STATUS_RUNNING
+        self.op.exec_timestamp = timestamp()
         await self.queue.commit(self.job)
 
     def __repr__(self) -> str:
@@ -141,13 +142,6 @@ class JobQueue:
             self._next_serial = max(self._next_serial, job.id + 1)
             recovered.append(job)
         self._next_serial = max(self._next_serial, self._highest_archived_id() + 1)
-        for job in sorted(recovered, key=lambda j: j.id):
-            status = job.calc_status()
-            if status in (C.JOB_STATUS_WAITING, C.JOB_STATUS_RUNNING, C.JOB_STATUS_CANCELING):
-                job.finalize_unfinished(C.OP_STATUS_ERROR, MSG_UNCLEAN)
-                self._dirty.add(job.id)
-            elif status == C.JOB_STATUS_QUEUED:
-                self._run_queue.append(job)
         log.info("Job queue opened: {count} jobs, next id {serial}",
                  count=len(self._jobs), serial=self._next_serial)
 
@@ -200,7 +194,19 @@ class JobQueue:
         return highest
 
     def start(self) -> None:
-        """Start running recovered jobs (after the processor is attached)."""
+        """Apply the restart rules of spec 4.5 and run the queued jobs.
+
+        Not done in :meth:`open`: a master daemon that opened the queue but
+        then lost the start-up vote must write (and replicate) nothing.
+        """
+        for job_id in sorted(self._jobs):
+            job = self._jobs[job_id]
+            status = job.calc_status()
+            if status in (C.JOB_STATUS_WAITING, C.JOB_STATUS_RUNNING, C.JOB_STATUS_CANCELING):
+                job.finalize_unfinished(C.OP_STATUS_ERROR, MSG_UNCLEAN)
+                self._dirty.add(job_id)
+            elif status == C.JOB_STATUS_QUEUED:
+                self._run_queue.append(job)
         if self._dirty:
             self._schedule_flush()
         self._maybe_start_workers()
@@ -253,9 +259,14 @@ class JobQueue:
                         files.append(("job-%d" % job_id, serializer.dump(job.to_dict())))
                 try:
                     if files:
-                        await threads.deferToThread(self._write_files, files)
-                        await self.replicator.update(files)
+                        # local write and copies to the candidates are independent:
+                        # run them together, succeed only when both are done
+                        local = threads.deferToThread(self._write_files, files)
+                        remote = defer.ensureDeferred(self.replicator.update(files))
+                        await defer.gatherResults([local, remote], consumeErrors=True)
                 except Exception as err:  # disk full, I/O error: fail the waiters
+                    if isinstance(err, defer.FirstError):
+                        err = err.subFailure.value
                     log.error("Writing job queue files failed: {err}", err=err)
                     exc = errors.JobQueueError("Cannot write job queue files: %s" % err)
                     for d in waiters:
@@ -331,7 +342,11 @@ class JobQueue:
             op.status = C.OP_STATUS_WAITING
             op.start_timestamp = timestamp()
             job.start_timestamp = job.start_timestamp or op.start_timestamp
-            await self.commit(job)
+            # Not awaited: if the locks are free at once, "waiting" and
+            # "running" reach the disk in one write; a job that must wait is
+            # written in the next flush anyway. A crash before that finds
+            # the job "queued", which is true: nothing was executed.
+            self.commit(job).addErrback(lambda f: None)
             opctx = self._op_contexts[job.id] = _OpContext(self, job, index)
             try:
                 op.result = await self.processor.exec_opcode(
