@@ -11,7 +11,8 @@ import socket
 import time
 from typing import Dict, List, Optional, Tuple
 
-from ganeti_tw import certs, config, constants, daemon_util, errors, objects, ssconf, utils
+from ganeti_tw import (certs, config, constants, daemon_util, errors, objects, opcodes, ssconf,
+                       utils)
 from ganeti_tw.paths import Paths
 
 
@@ -52,17 +53,12 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
                                    % (default_hv, ", ".join(enabled)))
     if not os.path.isabs(file_storage_dir):
         raise errors.OpPrereqError("The file storage directory must be an absolute path")
+    if not isinstance(candidate_pool_size, int) or candidate_pool_size < 1:
+        raise errors.OpPrereqError("The candidate pool size must be at least 1")
+    opcodes.check_beparams(beparams or {})
     be = dict(constants.BEC_DEFAULTS)
     be.update(beparams or {})
     now = time.time()
-    utils.ensure_dirs([(paths.data_dir, 0o755), (paths.conf_dir, 0o755),
-                       (paths.run_dir, 0o755), (paths.log_dir, 0o750)])
-    os.makedirs(paths.under_root(file_storage_dir), mode=0o750, exist_ok=True)
-    ca_key, ca_cert = certs.generate_ca(cluster_name)
-    node_key, node_cert = certs.issue_node_cert(ca_key, ca_cert, hostname)
-    utils.write_file_atomic(paths.ca_key, ca_key, mode=0o400)
-    utils.write_file_atomic(paths.ca_cert, ca_cert, mode=0o400)
-    certs.write_node_pem(paths.node_pem, node_key, node_cert)
     cluster = objects.Cluster(
         cluster_name=cluster_name, master_node=hostname, master_ip=master_ip,
         master_netdev=master_netdev, mac_prefix=mac_prefix, default_bridge=default_bridge,
@@ -71,12 +67,21 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
         beparams={constants.PP_DEFAULT: be}, candidate_pool_size=candidate_pool_size,
         file_storage_dir=file_storage_dir, noded_port=noded_port, ctime=now, mtime=now)
     master = objects.Node(name=hostname, primary_ip=primary_ip, secondary_ip=secondary_ip,
-                          master_candidate=True, cert_fingerprint=certs.fingerprint(node_cert),
-                          ctime=now, mtime=now)
+                          master_candidate=True, ctime=now, mtime=now)
     data = objects.ConfigData(cluster=cluster, nodes={hostname: master})
     problems = config.verify_config(data)
     if problems:
         raise errors.OpPrereqError("Invalid cluster parameters: %s" % "; ".join(problems))
+    # everything checked: only now write anything
+    utils.ensure_dirs([(paths.data_dir, 0o755), (paths.conf_dir, 0o755),
+                       (paths.run_dir, 0o755), (paths.log_dir, 0o750)])
+    os.makedirs(paths.under_root(file_storage_dir), mode=0o750, exist_ok=True)
+    ca_key, ca_cert = certs.generate_ca(cluster_name)
+    node_key, node_cert = certs.issue_node_cert(ca_key, ca_cert, hostname)
+    utils.write_file_atomic(paths.ca_key, ca_key, mode=0o400)
+    utils.write_file_atomic(paths.ca_cert, ca_cert, mode=0o400)
+    certs.write_node_pem(paths.node_pem, node_key, node_cert)
+    master.cert_fingerprint = certs.fingerprint(node_cert)
     config.write_config(paths.config_file, data)
     ssconf.write_files(paths, ssconf.compute_values(data))
     start_node_daemons(paths, master=True)

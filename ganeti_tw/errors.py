@@ -24,8 +24,8 @@ class ConfigVersionMismatch(ConfigurationError):
     """config.data was written by another configuration format version."""
 
 
-class RemoteError(GenericError):
-    """A node RPC call failed on the transport or on the node."""
+class NotClusterError(GenericError):
+    """This node is not part of a cluster (no ssconf files)."""
 
 
 class SignatureError(GenericError):
@@ -108,10 +108,6 @@ class CommandError(GenericError):
     """A local command failed."""
 
 
-class QuitGanetiException(Exception):
-    """Signal that the node daemon should exit after answering."""
-
-
 def encode_error(err: BaseException) -> list:
     """Encode an exception for the wire as ``[ClassName, [args...]]``."""
     if isinstance(err, GenericError):
@@ -149,6 +145,8 @@ def format_error(err: BaseException) -> str:
         return "Failure: the job queue is full, please retry later"
     if isinstance(err, NoMasterError):
         return "Cannot communicate with the master daemon; is it running and listening for connections?"
+    if isinstance(err, NotClusterError):
+        return detail
     if isinstance(err, ConfigurationError):
         return "Corrupt configuration file: %s" % detail
     return "Failure: %s" % detail

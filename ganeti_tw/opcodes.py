@@ -107,6 +107,10 @@ class OpCode:
             else:
                 value = default() if callable(default) else default
             setattr(self, name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks across parameters that need no cluster state (raise OpPrereqError)."""
 
     def to_dict(self) -> Dict[str, Any]:
         data = {name: getattr(self, name) for name, _, _ in self.PARAMS}
@@ -175,6 +179,32 @@ class OpClusterSetParams(OpCode):
         ("candidate_pool_size", None, t_maybe(t_positive_int)),
     ]
 
+    def validate(self) -> None:
+        if all(getattr(self, name) is None for name, _, _ in self.PARAMS):
+            raise errors.OpPrereqError("Please give at least one of the parameters")
+        if self.vg_name:
+            raise errors.OpPrereqError("LVM storage is not available in this version; "
+                                       "only file-based storage is supported")
+        if self.enabled_hypervisors is not None and not self.enabled_hypervisors:
+            raise errors.OpPrereqError("The list of enabled hypervisors cannot be empty")
+        unknown = sorted(set(self.hvparams or {}) - constants.HYPER_TYPES)
+        if unknown:
+            raise errors.OpPrereqError("Unknown hypervisor(s): %s" % ", ".join(unknown))
+        check_beparams(self.beparams or {})
+
+
+def check_beparams(beparams: Dict[str, Any]) -> None:
+    """Backend parameters: known names, right types (memory and vcpus positive)."""
+    unknown = sorted(set(beparams) - set(constants.BEC_DEFAULTS))
+    if unknown:
+        raise errors.ParameterError("Unknown backend parameter(s): %s" % ", ".join(unknown))
+    for name in (constants.BE_MEMORY, constants.BE_VCPUS):
+        if name in beparams and not t_positive_int(beparams[name]):
+            raise errors.TypeEnforcementError("Backend parameter %s must be a positive "
+                                              "integer, got %r" % (name, beparams[name]))
+    if constants.BE_AUTO_BALANCE in beparams and not t_bool(beparams[constants.BE_AUTO_BALANCE]):
+        raise errors.TypeEnforcementError("Backend parameter auto_balance must be a boolean")
+
 
 class OpClusterRedistConf(OpCode):
     OP_ID = "OP_CLUSTER_REDIST_CONF"
@@ -213,6 +243,7 @@ class OpNodeQuery(OpCode):
 class OpNodeSetParams(OpCode):
     OP_ID = "OP_NODE_SET_PARAMS"
     SUMMARY_FIELD = "node_name"
+    FLAGS = ("master_candidate", "offline", "drained")
     PARAMS = [
         ("node_name", REQUIRED, t_nonempty_str),
         ("force", False, t_bool),
@@ -220,6 +251,15 @@ class OpNodeSetParams(OpCode):
         ("offline", None, t_maybe(t_bool)),
         ("drained", None, t_maybe(t_bool)),
     ]
+
+    def validate(self) -> None:
+        values = [getattr(self, f) for f in self.FLAGS]
+        if all(v is None for v in values):
+            raise errors.OpPrereqError("Please pass at least one of master_candidate, "
+                                       "offline or drained")
+        if sum(v is True for v in values) > 1:
+            raise errors.OpPrereqError("Only one of master_candidate, offline and drained "
+                                       "can be set to true at a time")
 
 
 # Test ------------------------------------------------------------------------
@@ -232,3 +272,7 @@ class OpTestDelay(OpCode):
         ("on_master", True, t_bool),
         ("on_nodes", list, t_list_of(t_nonempty_str)),
     ]
+
+    def validate(self) -> None:
+        if self.duration < 0:
+            raise errors.OpPrereqError("Invalid delay %s: must not be negative" % self.duration)

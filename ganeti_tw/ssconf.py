@@ -68,9 +68,13 @@ class SimpleStore:
         try:
             return utils.read_file(self.paths.ssconf_file(key),
                                    constants.SSCONF_MAX_SIZE).decode("utf-8")
-        except OSError as err:
+        except FileNotFoundError:
+            raise errors.NotClusterError(
+                "This node is not part of a cluster (%s is missing)"
+                % self.paths.ssconf_file(key)) from None
+        except (OSError, UnicodeDecodeError) as err:
             raise errors.ConfigurationError(
-                "Can't read ssconf file %s: %s" % (self.paths.ssconf_file(key), err.strerror)) from None
+                "Can't read ssconf file %s: %s" % (self.paths.ssconf_file(key), err)) from None
 
     def _read_one(self, key: str) -> str:
         return self._read(key).strip()
@@ -126,6 +130,6 @@ def get_master_and_myself(paths: Paths) -> "tuple[Optional[str], str]":
     myself = read_hostname(paths)
     try:
         master = SimpleStore(paths).get_master_node()
-    except errors.ConfigurationError:
+    except errors.NotClusterError:
         master = None
     return master, myself

@@ -4,6 +4,7 @@ Imports no Twisted: a gnt-* call should cost little more than Python start-up.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -69,11 +70,12 @@ def make_parser(prog: str, description: str) -> "tuple[Parser, Any]":
     return parser, subparsers
 
 
-def add_list_options(parser: argparse.ArgumentParser) -> None:
+def add_list_options(parser: argparse.ArgumentParser, units: bool = True) -> None:
     parser.add_argument("--no-headers", action="store_true", help="do not print headers")
     parser.add_argument("--separator", help="field separator (disables alignment)")
-    parser.add_argument("--units", choices=["h", "m", "g", "t"],
-                        help="units of size fields (default: h, or m with --separator)")
+    if units:
+        parser.add_argument("--units", choices=["h", "m", "g", "t"],
+                            help="units of size fields (default: h, or m with --separator)")
     parser.add_argument("-o", "--output", dest="output",
                         help="comma-separated fields; +FIELDS adds to the defaults")
 
@@ -97,8 +99,8 @@ def get_client(paths: Paths) -> luxi.Client:
     """A LUXI client, after checking (via ssconf) that this node is the master."""
     master, myself = ssconf.get_master_and_myself(paths)
     if master is None:
-        raise errors.OpPrereqError("This node is not part of a cluster (no ssconf files "
-                                   "under %s)" % paths.data_dir)
+        raise errors.NotClusterError("This node is not part of a cluster (no ssconf files "
+                                     "under %s)" % paths.data_dir)
     if master != myself:
         raise NotMasterError("This is not the master node, please connect to node %s" % master)
     return luxi.Client(paths.master_socket)
@@ -177,6 +179,8 @@ def format_value(value: Any) -> str:
         return "Y" if value else "N"
     if isinstance(value, (list, tuple)):
         return ",".join(format_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
     return str(value)
 
 
@@ -217,6 +221,7 @@ def generate_table(headers: Dict[str, str], fields: List[str], rows: List[List[A
 # running a command ------------------------------------------------------------------------
 
 EXIT_FOR_ERROR = [
+    (errors.NotClusterError, C.EXIT_NOTCLUSTER),
     (errors.ConfigurationError, C.EXIT_CONFIG_ERROR),
     (NotMasterError, C.EXIT_NOTMASTER),
 ]

@@ -171,7 +171,7 @@ def submit(opts: Any) -> int:
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-job", "Ganeti job administration")
     p = sub.add_parser("list", help="list jobs")
-    add_list_options(p)
+    add_list_options(p, units=False)
     p.add_argument("job_ids", nargs="*")
     p.set_defaults(func=list_jobs)
     p = sub.add_parser("info", help="show job details")

@@ -87,6 +87,9 @@ def prepare(opts: Any) -> int:
     """Write a new node's files below its root, for adding it with --no-node-setup."""
     from ganeti_tw import bootstrap
     target = Paths(opts.dest_root)
+    if target.root == opts.paths.root:
+        raise UsageError("gnt-node prepare: error: %s is this node's own root; give a "
+                         "directory for the new node's files" % target.root)
     bootstrap.install_bundle(target, bootstrap.node_bundle(opts.paths, opts.node))
     print("Wrote the files for node %s below %s; start ganeti-noded there and run "
           "'gnt-node add --no-node-setup %s'" % (opts.node, target.data_dir, opts.node))
@@ -161,7 +164,8 @@ def build_parser() -> Parser:
     p = sub.add_parser("prepare", help="write a new node's certificate and ssconf files "
                                        "below its root directory")
     p.add_argument("node")
-    p.add_argument("dest_root", help="the new node's root directory (/ on a real node)")
+    p.add_argument("dest_root", help="directory on this (master) node to write the new "
+                                     "node's files below, as DEST_ROOT/var/lib/ganeti/...")
     p.set_defaults(func=prepare)
 
     p = sub.add_parser("remove", help="remove a node from the cluster")

@@ -70,22 +70,6 @@ class LUClusterRedistConf(LogicalUnit):
 
 
 class LUClusterSetParams(LogicalUnit):
-    def check_arguments(self) -> None:
-        op = self.op
-        if all(getattr(op, f) is None for f in ("vg_name", "enabled_hypervisors", "hvparams",
-                                                  "beparams", "candidate_pool_size")):
-            raise errors.OpPrereqError("Please give at least one of the parameters")
-        if op.vg_name:
-            raise errors.OpPrereqError("LVM storage is not available in this version; "
-                                       "only file-based storage is supported")
-        if op.enabled_hypervisors is not None and not op.enabled_hypervisors:
-            raise errors.OpPrereqError("The list of enabled hypervisors cannot be empty")
-        if op.beparams is not None:
-            unknown = set(op.beparams) - set(C.BEC_DEFAULTS)
-            if unknown:
-                raise errors.ParameterError("Unknown backend parameter(s): %s"
-                                            % ", ".join(sorted(unknown)))
-
     def expand_names(self) -> None:
         self.needed_locks[LEVEL_NODE] = ALL_SET
         self.share_locks[LEVEL_NODE] = True
@@ -104,8 +88,6 @@ class LUClusterSetParams(LogicalUnit):
             changes.append(["enabled_hypervisors", ",".join(cluster.enabled_hypervisors)])
         if op.hvparams is not None:
             for hv, params in op.hvparams.items():
-                if hv not in C.HYPER_TYPES:
-                    raise errors.OpPrereqError("Unknown hypervisor '%s'" % hv)
                 cluster.hvparams.setdefault(hv, {}).update(params)
                 changes.append(["hvparams/%s" % hv, params])
         if op.beparams is not None:

@@ -189,17 +189,6 @@ class LUNodeQuery(LogicalUnit):
 class LUNodeSetParams(LogicalUnit):
     """Change a node's role flags with the transition rules of spec 2.2."""
 
-    FLAGS = ("master_candidate", "offline", "drained")
-
-    def check_arguments(self) -> None:
-        values = [getattr(self.op, f) for f in self.FLAGS]
-        if all(v is None for v in values):
-            raise errors.OpPrereqError("Please pass at least one of master_candidate, "
-                                       "offline or drained")
-        if sum(v is True for v in values) > 1:
-            raise errors.OpPrereqError("Only one of master_candidate, offline and drained "
-                                       "can be set to true at a time")
-
     def expand_names(self) -> None:
         self.node_name = self.expand_node(self.op.node_name)
         self.needed_locks[LEVEL_NODE] = [self.node_name]
@@ -208,8 +197,9 @@ class LUNodeSetParams(LogicalUnit):
         op = self.op
         node = self.cfg.get_node(self.node_name)
         if self.node_name == self.cfg.master_node():
-            raise errors.OpPrereqError("The master node %s's role can't be changed; use "
-                                       "gnt-cluster masterfailover" % self.node_name)
+            raise errors.OpPrereqError("The master node %s's role can't be changed: the "
+                                       "master role moves only by master failover"
+                                       % self.node_name)
         demoting = node.master_candidate and (op.master_candidate is False or op.offline is True
                                               or op.drained is True)
         if demoting:
@@ -241,15 +231,16 @@ class LUNodeSetParams(LogicalUnit):
         node = self.cfg.get_node(self.node_name)
         was_candidate = node.master_candidate
         changes = []
-        for flag in self.FLAGS:
+        for flag in op.FLAGS:
             value = getattr(op, flag)
             if value is None:
                 continue
             setattr(node, flag, value)
             changes.append([flag, str(value)])
             if value:
-                for other in self.FLAGS:
-                    if other != flag and getattr(node, other):
+                # setting one flag clears the others (spec 2.2); report each once
+                for other in op.FLAGS:
+                    if other != flag and getattr(node, other) and getattr(op, other) is None:
                         setattr(node, other, False)
                         changes.append([other, "auto-demotion due to %s"
                                         % flag.replace("_", " ")

@@ -4,17 +4,12 @@ from typing import Any
 
 from twisted.internet import task
 
-from ganeti_tw import errors
 from ganeti_tw.cmdlib.base import LogicalUnit
 from ganeti_tw.locking import LEVEL_NODE
 
 
 class LUTestDelay(LogicalUnit):
     """Sleep on the master and/or on nodes (through node RPC)."""
-
-    def check_arguments(self) -> None:
-        if self.op.duration < 0:
-            raise errors.OpPrereqError("Invalid delay %s: must not be negative" % self.op.duration)
 
     def expand_names(self) -> None:
         self.nodes = self.expand_nodes(self.op.on_nodes)

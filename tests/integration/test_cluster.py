@@ -258,7 +258,7 @@ class BadInputTests(ClusterTestCase):
 
     def test_master_role_cannot_be_changed(self):
         line = self.assertCommandFails("gnt-node", "modify", "-D", "yes", "node1")
-        self.assertIn("masterfailover", line)
+        self.assertIn("master failover", line)
 
     def test_commands_refuse_on_non_master(self):
         proc = self.cluster.gnt("gnt-job", "list", node=2, check=False, capture=True)

@@ -24,8 +24,9 @@ class SingleNodeTests(ClusterTestCase):
         self.assertIsNone(daemon_util.read_pid(paths, C.DAEMON_NODED))
         self.assertEqual([n for n in os.listdir(paths.data_dir)
                           if os.path.isfile(os.path.join(paths.data_dir, n))], [])
-        line = self.assertCommandFails("gnt-node", "list")
-        self.assertIn("not part of a cluster", line)
+        for command in (("gnt-node", "list"), ("gnt-cluster", "getmaster")):
+            line = self.assertCommandFails(*command, code=C.EXIT_NOTCLUSTER)
+            self.assertIn("not part of a cluster", line)
 
     def test_destroy_refused_with_other_nodes(self):
         self.cluster.add_node(2)
