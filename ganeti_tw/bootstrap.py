@@ -100,10 +100,13 @@ def start_node_daemons(paths: Paths, master: bool) -> None:
         daemon_util.start_daemon(paths, constants.DAEMON_MASTERD, ["--no-voting", "--yes-do-it"])
 
 
-def node_bundle(paths: Paths, node_name: str) -> Dict[str, Tuple[bytes, int]]:
+def node_bundle(paths: Paths, node_name: str,
+                primary_ip: Optional[str] = None) -> Dict[str, Tuple[bytes, int]]:
     """Files (relative to the data dir) a new node needs to join: {name: (data, mode)}.
 
-    Must run on the master, which holds the CA key.
+    Must run on the master, which holds the CA key. With ``primary_ip`` the
+    node finds its own address in ssconf_node_primary_ips, so its daemon
+    listens there and not on every address.
     """
     try:
         ca_key = utils.read_file(paths.ca_key)
@@ -117,6 +120,12 @@ def node_bundle(paths: Paths, node_name: str) -> Dict[str, Tuple[bytes, int]]:
         path = paths.ssconf_file(key_name)
         if os.path.exists(path):
             files[os.path.basename(path)] = (utils.read_file(path), 0o444)
+    if primary_ip:
+        name = os.path.basename(paths.ssconf_file(constants.SS_NODE_PRIMARY_IPS))
+        lines = [line for line in files.get(name, (b"", 0))[0].decode().splitlines()
+                 if line.split(" ")[0] != node_name]
+        files[name] = ("".join("%s\n" % l for l in lines + ["%s %s" % (node_name, primary_ip)])
+                       .encode(), 0o444)
     return files
 
 

@@ -47,9 +47,10 @@ class LocalCluster:
                       if d.startswith("node") and d[4:].isdigit())
 
     def gnt(self, command: str, *args: str, node: int = 1, check: bool = True,
-            capture: Optional[bool] = None) -> subprocess.CompletedProcess:
-        """Run a gnt-* command as an admin on ``node`` would."""
-        env = daemon_util.daemon_env()
+            capture: Optional[bool] = None,
+            env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+        """Run a gnt-* command as an admin on ``node`` would (``env``: extra variables)."""
+        env = dict(daemon_util.daemon_env(), **(env or {}))
         env["GANETI_ROOT"] = self.root(node)
         if capture is None:
             capture = not self.verbose
@@ -88,7 +89,8 @@ class LocalCluster:
 
     def add_node(self, index: int) -> None:
         self._prepare_root(index)
-        self.gnt("gnt-node", "prepare", node_name(index), self.root(index))
+        self.gnt("gnt-node", "prepare", "--primary-ip", self.ip(index), node_name(index),
+                 self.root(index))
         self.start_noded(index)
         self.gnt("gnt-node", "add", "--no-node-setup", "--primary-ip", self.ip(index),
                  node_name(index))

@@ -2,12 +2,21 @@
 if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryptography' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 fi
-# man-db/groff render the man pages (a test checks them); openssh-client adds nodes over ssh.
+# man-db/groff render the man pages (a test checks them); openssh-client adds nodes
+# over ssh, and the ssh node-setup test runs its own sshd on a loopback address.
 missing=""
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
+[ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # no service may start: policy-rc.d refuses it for the time of the install
+    own_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq $missing >/dev/null
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null </dev/null
+    [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
 fi

@@ -42,25 +42,27 @@ def _bundle_tar(files: dict) -> bytes:
 
 
 def ssh_setup(paths: Paths, node: str, address: str, no_key_check: bool) -> None:
-    """Install the node's files and start its node daemon over root ssh (Ganeti's way).
+    """Install the node's files and (re)start its node daemon over root ssh (Ganeti's way).
 
-    Host keys are checked against the cluster's known_hosts file; with
-    ``no_key_check`` an unknown key is accepted and recorded there.
+    Host keys are checked against the cluster's known_hosts file under the
+    node's name; with ``no_key_check`` an unknown key is accepted and
+    recorded there. The remote side honours GANETI_ROOT like every program.
     """
+    from ganeti_tw import bootstrap
     remote = Paths("/")
-    script = ("set -e; umask 077; mkdir -p {d} {c}; tar -x -C {d}; echo {n} > {h}; "
-              "ganeti-daemon-util start ganeti-noded").format(
-        d=shlex.quote(remote.data_dir), c=shlex.quote(remote.conf_dir),
-        n=shlex.quote(node), h=shlex.quote(remote.hostname_file))
+    script = ('set -e; umask 077; r="${{GANETI_ROOT:-}}"; mkdir -p "$r{d}" "$r{c}"; '
+              'tar -x -C "$r{d}"; echo {n} > "$r{h}"; '
+              'ganeti-daemon-util restart ganeti-noded >/dev/null').format(
+        d=remote.data_dir, c=remote.conf_dir, n=shlex.quote(node), h=remote.hostname_file)
     cmd = ["ssh"] + SSH_OPTIONS + [
         "-oUserKnownHostsFile=%s" % paths.known_hosts, "-oHostKeyAlias=%s" % node,
         "-oStrictHostKeyChecking=%s" % ("accept-new" if no_key_check else "yes"),
         "root@%s" % address, script]
-    from ganeti_tw import bootstrap
-    data = _bundle_tar(bootstrap.node_bundle(paths, node))
+    data = _bundle_tar(bootstrap.node_bundle(paths, node, address))
     proc = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        lines = [l for l in proc.stderr.decode(errors="replace").strip().splitlines()
+                 if not l.startswith("Warning: Permanently added")]
         raise errors.OpExecError("Setting up node %s over ssh failed: %s"
                                  % (node, lines[-1] if lines else "exit code %d"
                                     % proc.returncode))
@@ -76,8 +78,8 @@ def add(opts: Any) -> int:
     if not opts.no_node_setup:
         from ganeti_tw import bootstrap
         address = opts.primary_ip or bootstrap.resolve(opts.node)
-        print("-- WARNING --\nPerforming this operation is going to replace the node "
-              "certificate on %s and restart its node daemon." % opts.node)
+        print("Setting up %s over ssh: installing a new node certificate and restarting "
+              "its node daemon" % opts.node)
         ssh_setup(opts.paths, opts.node, address, opts.no_ssh_key_check)
     submit_one(opts, op)
     return 0
@@ -90,7 +92,8 @@ def prepare(opts: Any) -> int:
     if target.root == opts.paths.root:
         raise UsageError("gnt-node prepare: error: %s is this node's own root; give a "
                          "directory for the new node's files" % target.root)
-    bootstrap.install_bundle(target, bootstrap.node_bundle(opts.paths, opts.node))
+    bootstrap.install_bundle(target, bootstrap.node_bundle(opts.paths, opts.node,
+                                                           opts.primary_ip))
     print("Wrote the files for node %s below %s; start ganeti-noded there and run "
           "'gnt-node add --no-node-setup %s'" % (opts.node, target.data_dir, opts.node))
     return 0
@@ -164,6 +167,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("prepare", help="write a new node's certificate and ssconf files "
                                        "below its root directory")
     p.add_argument("node")
+    p.add_argument("--primary-ip", help="the node's primary IP, so its daemon listens there")
     p.add_argument("dest_root", help="directory on this (master) node to write the new "
                                      "node's files below, as DEST_ROOT/var/lib/ganeti/...")
     p.set_defaults(func=prepare)
