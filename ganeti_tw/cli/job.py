@@ -15,10 +15,11 @@ DEFAULT_FIELDS = ["id", "status", "summary"]
 HEADERS = {
     "id": "ID", "status": "Status", "ops": "OpCodes", "opresult": "OpCode_result",
     "opstatus": "OpCode_status", "oplog": "OpCode_log", "opstart": "OpCode_start",
-    "opend": "OpCode_end", "received_ts": "Received", "start_ts": "Start", "end_ts": "End",
+    "opexec": "OpCode_exec", "opend": "OpCode_end", "received_ts": "Received", "start_ts": "Start", "end_ts": "End",
     "summary": "Summary",
 }
 TS_FIELDS = ("received_ts", "start_ts", "end_ts")
+OP_TS_FIELDS = ("opstart", "opexec", "opend")
 
 
 def format_ts(ts: Optional[list]) -> str:
@@ -48,12 +49,21 @@ def list_jobs(opts: Any) -> int:
     for row in rows:
         if row is None:
             continue
-        table.append([format_ts(v) if f in TS_FIELDS else
-                      (",".join(v) if f == "summary" else v) for f, v in zip(fields, row)])
+        table.append([_format_field(f, v) for f, v in zip(fields, row)])
     for line in generate_table(HEADERS, fields, table, opts.separator, opts.no_headers,
                                num_fields=("id",)):
         print(line)
     return C.EXIT_FAILURE if missing else 0
+
+
+def _format_field(field: str, value: Any) -> Any:
+    if field in TS_FIELDS:
+        return format_ts(value)
+    if field in OP_TS_FIELDS:
+        return ",".join(format_ts(ts) for ts in value)
+    if field == "summary":
+        return ",".join(value)
+    return value
 
 
 def _delta(start: Optional[list], end: Optional[list]) -> str:

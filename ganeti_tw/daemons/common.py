@@ -20,11 +20,25 @@ class DaemonOptions(usage.Options):
 
 
 def log_to_file(paths: Paths, daemon: str) -> None:
-    """Send every log event also to the daemon's log file (0600)."""
+    """Send every log event also to the daemon's log file (0600).
+
+    Events logged before twistd starts its own logging are buffered and
+    replayed to every observer when it does; each event is written once.
+    """
     os.makedirs(paths.log_dir, mode=0o750, exist_ok=True)
     path = paths.daemon_log(daemon)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    globalLogPublisher.addObserver(textFileLogObserver(os.fdopen(fd, "a", buffering=1)))
+    write = textFileLogObserver(os.fdopen(fd, "a", buffering=1))
+
+    def observer(event: dict) -> None:
+        if event.get(_LOGGED_KEY) is not observer:
+            event[_LOGGED_KEY] = observer
+            write(event)
+
+    globalLogPublisher.addObserver(observer)
+
+
+_LOGGED_KEY = "ganeti_tw_logged"
 
 
 def fail_startup(message: str, code: int) -> NoReturn:
