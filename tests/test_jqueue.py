@@ -237,3 +237,23 @@ class JobQueueTests(unittest.TestCase):
             self.assertIn("No space left on device", str(ctx.exception))
             self.assertEqual(self.queue.job_ids(), [])
         return defer.ensureDeferred(go())
+
+    def test_job_whose_state_cannot_be_written_ends_as_error(self):
+        async def go():
+            job_id = await self.queue.submit_job([DELAY0])
+            await self.wait_final(job_id)
+
+            def broken(*args):
+                raise OSError(28, "No space left on device")
+            self.patch(self.queue, "_write_files", broken)
+            owner = object()
+            await self.ctx.glm.acquire(owner, LEVEL_CLUSTER, [BGL], shared=False)
+            self.queue._jobs[job_id].ops[0].status = "queued"  # make it runnable again
+            self.queue._run_queue.append(self.queue._jobs[job_id])
+            self.queue._maybe_start_workers()
+            self.ctx.glm.release_all(owner)
+            self.assertEqual(await self.wait_final(job_id), "error")
+            result = self.queue.get_job(job_id).ops[0].result
+            self.assertEqual(result[0], "JobQueueError")
+            self.assertIn("No space left on device", result[1][0])
+        return defer.ensureDeferred(go())

@@ -330,8 +330,19 @@ class JobQueue:
 
     def _job_done(self, result: Any, job_id: int) -> None:
         self._running.pop(job_id, None)
-        if isinstance(result, defer.Failure) and not result.check(defer.CancelledError):
-            log.failure("Job {job} crashed", result, job=job_id)
+        if isinstance(result, defer.Failure):
+            # its state could not be written (disk full...): end it in memory
+            # so nobody waits forever; on disk it keeps the last state written
+            # and becomes "error" at the next start
+            if result.check(errors.JobQueueError):
+                log.error("Job {job} aborted: {err}", job=job_id, err=result.value)
+            else:
+                log.failure("Job {job} crashed", result, job=job_id)
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.finalize_unfinished(C.OP_STATUS_ERROR, errors.encode_error(
+                    errors.JobQueueError("Job aborted: %s" % result.getErrorMessage())))
+                self.notify_watchers(job_id)
         self._maybe_start_workers()
 
     async def _run_job(self, job: QueuedJob) -> None:
