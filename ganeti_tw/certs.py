@@ -12,7 +12,6 @@ checks) and as a SAN dNSName (what standard TLS hostname checks look at).
 import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -138,13 +137,3 @@ def read_node_pem(path: str) -> tuple[bytes, bytes]:
         raise errors.SignatureError("Corrupt node certificate file %s: the key does not match"
                                     " the certificate" % path)
     return _key_pem(key), _cert_pem(cert)
-
-
-def verify_issued_by(cert_pem: bytes, ca_cert_pem: bytes) -> bool:
-    """Whether the CA's key signed ``cert_pem`` (and the issuer name matches the CA)."""
-    cert, ca_cert = _load_cert(cert_pem), _load_cert(ca_cert_pem)
-    try:
-        cert.verify_directly_issued_by(ca_cert)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True

@@ -175,4 +175,3 @@ class ConfigWriter:
             node.serial_no += 1
             promoted.append(node.name)
         return sorted(promoted)
-

@@ -13,13 +13,11 @@ EXPORT_VERSION = 0
 JOB_QUEUE_VERSION = 1
 
 DEFAULT_NODED_PORT = 1811
-DEFAULT_RAPI_PORT = 5080
 DEFAULT_BRIDGE = "xen-br0"
 DEFAULT_MASTER_NETDEV = "xen-br0"
 DEFAULT_MAC_PREFIX = "aa:00:00"
 DEFAULT_CANDIDATE_POOL_SIZE = 10
 FIRST_DRBD_PORT = 11000
-LAST_DRBD_PORT = 14999
 
 HT_XEN_PVM = "xen-pvm"
 HT_XEN_HVM = "xen-hvm"
@@ -57,7 +55,6 @@ JOB_STATUS_ERROR = OP_STATUS_ERROR
 JOBS_FINALIZED = OPS_FINALIZED
 
 ELOG_MESSAGE = "message"
-ELOG_PROGRESS = "progress"
 
 # Node roles (field "role", spec 2.1)
 NR_MASTER = "M"
@@ -72,15 +69,6 @@ EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_NOTCLUSTER = 5
 EXIT_NOTMASTER = 11
-EXIT_NODESETUP_ERROR = 12
-EXIT_CONFIRMATION = 13
-
-# Tags (spec 0)
-MAX_TAG_LEN = 128
-MAX_TAGS_PER_OBJ = 4096
-TAG_CLUSTER = "cluster"
-TAG_NODE = "node"
-TAG_INSTANCE = "instance"
 
 # ssconf keys (spec 3.4, plus master_candidates_certs and node_primary_ips
 # from later Ganeti: the node daemon authenticates callers with the former
@@ -111,7 +99,6 @@ SSCONF_MAX_SIZE = 128 * 1024
 # Node RPC timeouts (seconds)
 RPC_CONNECT_TIMEOUT = 5
 RPC_TIMEOUT_DEFAULT = 60
-RPC_TIMEOUT_LONG = 3600
 
 # LUXI
 LUXI_EOM = b"\x03"

@@ -144,4 +144,3 @@ class GanetiContext:
         if result.failed:
             return ["Cannot make %s drop its configuration copy: %s" % (node, result.fail_msg)]
         return []
-

@@ -40,9 +40,6 @@ class OpExecError(GenericError):
     """An opcode failed while executing."""
 
 
-class OpRetryError(OpExecError):
-    """The opcode may succeed if retried."""
-
 
 class OpCodeUnknown(GenericError):
     """The opcode's OP_ID is not known."""
@@ -63,9 +60,6 @@ class HooksFailure(GenericError):
 class HooksAbort(HooksFailure):
     """A pre-hook script failed, aborting the opcode."""
 
-
-class TagError(GenericError):
-    """A tag is invalid or missing."""
 
 
 class JobQueueError(GenericError):

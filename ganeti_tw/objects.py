@@ -5,7 +5,7 @@ and come back with ``from_dict()``.
 """
 
 import copy
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ganeti_tw import constants, errors
 
@@ -115,7 +115,3 @@ def node_role(node: Node, master_name: Optional[str]) -> str:
     if node.offline:
         return constants.NR_OFFLINE
     return constants.NR_REGULAR
-
-
-def candidate_names(config: ConfigData) -> List[str]:
-    return sorted(n.name for n in config.nodes.values() if n.master_candidate)

@@ -28,7 +28,6 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-t_any = Check("any value", lambda v: True)
 t_bool = Check("a boolean", lambda v: isinstance(v, bool))
 t_str = Check("a string", lambda v: isinstance(v, str))
 t_nonempty_str = Check("a non-empty string", lambda v: isinstance(v, str) and bool(v.strip()))
@@ -140,10 +139,6 @@ class OpCode:
             if value is not None:
                 text += "(%s)" % value
         return text
-
-
-def registered() -> Dict[str, Type[OpCode]]:
-    return dict(_REGISTRY)
 
 
 # Cluster ---------------------------------------------------------------------

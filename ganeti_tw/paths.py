@@ -22,7 +22,6 @@ class Paths:
         self.conf_dir = j("etc/ganeti")
         self.run_dir = j("var/run/ganeti")
         self.log_dir = j("var/log/ganeti")
-        self.lock_dir = j("var/lock")
         self.config_file = os.path.join(self.data_dir, "config.data")
         self.node_pem = os.path.join(self.data_dir, "server.pem")
         self.ca_cert = os.path.join(self.data_dir, "cluster-ca.pem")
@@ -37,7 +36,6 @@ class Paths:
         self.socket_dir = os.path.join(self.run_dir, "socket")
         self.master_socket = os.path.join(self.socket_dir, "ganeti-master")
         self.hostname_file = os.path.join(self.conf_dir, "hostname")
-        self.hooks_dir = os.path.join(self.conf_dir, "hooks")
         self.commands_log = os.path.join(self.log_dir, "commands.log")
         self.file_storage_dir = j("srv/ganeti/file-storage")
 

@@ -8,10 +8,6 @@ def dump(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def dump_pretty(data: Any) -> bytes:
-    return (json.dumps(data, sort_keys=True, indent=1) + "\n").encode("utf-8")
-
-
 def load(data: bytes) -> Any:
     if isinstance(data, bytes):
         data = data.decode("utf-8")

@@ -101,24 +101,6 @@ _UNIT_FACTORS = {"m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
                  "t": 1024 * 1024, "tb": 1024 * 1024, "tib": 1024 * 1024}
 
 
-def parse_unit(text: str) -> int:
-    """Parse ``NUMBER[unit]`` into MiB, rounded up to a multiple of 4 (spec 0)."""
-    match = _UNIT_RE.match(str(text).strip())
-    if not match:
-        raise ValueError("Invalid size '%s'" % text)
-    unit = (match.group(2) or "m").lower()
-    if unit not in _UNIT_FACTORS:
-        raise ValueError("Unknown unit '%s' in size '%s'" % (match.group(2), text))
-    try:
-        value = float(match.group(1)) * _UNIT_FACTORS[unit]
-    except ValueError:
-        raise ValueError("Invalid size '%s'" % text) from None
-    value = int(-(-value // 1))
-    if value % 4:
-        value += 4 - value % 4
-    return value
-
-
 def format_unit(value: float, units: str) -> str:
     """Format a MiB value: ``h`` human readable, else ``m``/``g``/``t``."""
     if units == "h":
@@ -146,4 +128,3 @@ def parse_age(text: str) -> int:
     if not number.isdigit():
         raise ValueError("Invalid time specification '%s'" % text)
     return int(number) * factor
-

@@ -30,12 +30,6 @@ class ParsingTests(unittest.SynchronousTestCase):
                          {"memory": 512, "acpi": True, "usb": False})
         self.assertRaises(Exception, keyval_arg, "a=1,a=2")
 
-    def test_parse_unit_rounds_up_to_4(self):
-        self.assertEqual(utils.parse_unit("1g"), 1024)
-        self.assertEqual(utils.parse_unit("1.5"), 4)
-        self.assertEqual(utils.parse_unit("30G"), 30720)
-        self.assertRaises(ValueError, utils.parse_unit, "12q")
-
     def test_parse_age(self):
         self.assertEqual(utils.parse_age("6h"), 21600)
         self.assertEqual(utils.parse_age("90"), 90)

@@ -6,7 +6,7 @@ import time
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, errors, serializer, utils
-from ganeti_tw.cli import (Parser, UsageError, add_list_options, format_log_message,
+from ganeti_tw.cli import (Parser, UsageError, add_list_options,
                            generate_table, get_client, make_parser, poll_job, run,
                            selected_fields)
 from ganeti_tw.jqueue.job import JOB_FIELDS

@@ -2,7 +2,7 @@
 
 from typing import Any, Callable, Dict, List
 
-from ganeti_tw import constants as C, errors
+from ganeti_tw import constants as C
 
 
 class LogicalUnit:
@@ -48,9 +48,6 @@ class LogicalUnit:
 
     def log_warning(self, message: str) -> None:
         self.feedback(" - WARNING: %s" % message)
-
-    def log_step(self, current: int, total: int, message: str) -> None:
-        self.feedback("STEP %d/%d %s" % (current, total, message))
 
     # helpers ----------------------------------------------------------------------
 

@@ -8,12 +8,11 @@ and sent to the candidates in one call each.
 """
 
 import collections
-import errno
 import fcntl
 import os
 import re
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from twisted.internet import defer, threads
 from twisted.logger import Logger

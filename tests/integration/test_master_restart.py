@@ -2,7 +2,6 @@
 
 import json
 import os
-import time
 
 from ganeti_tw import constants as C, daemon_util
 from tests.integration.base import ClusterTestCase, delay_op
