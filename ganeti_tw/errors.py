@@ -24,7 +24,7 @@ class ConfigVersionMismatch(ConfigurationError):
     """config.data was written by another configuration format version."""
 
 
-class NotClusterError(GenericError):
+class NotClusterError(ConfigurationError):
     """This node is not part of a cluster (no ssconf files)."""
 
 

@@ -28,6 +28,8 @@ class ParsingTests(unittest.SynchronousTestCase):
     def test_keyval(self):
         self.assertEqual(keyval_arg("memory=512,acpi,no_usb"),
                          {"memory": 512, "acpi": True, "usb": False})
+        self.assertEqual(keyval_arg("auto_balance=false,acpi=True"),
+                         {"auto_balance": False, "acpi": True})
         self.assertRaises(Exception, keyval_arg, "a=1,a=2")
 
     def test_parse_age(self):

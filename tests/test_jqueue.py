@@ -257,3 +257,17 @@ class JobQueueTests(unittest.TestCase):
             self.assertEqual(result[0], "JobQueueError")
             self.assertIn("No space left on device", result[1][0])
         return defer.ensureDeferred(go())
+
+    def test_autoarchive_by_age(self):
+        async def go():
+            ids = [await self.queue.submit_job([DELAY0]) for _ in range(3)]
+            for job_id in ids:
+                await self.wait_final(job_id)
+            self.assertEqual(await self.queue.autoarchive_jobs(3600, 10), [0, 0])
+            old = self.queue.get_job(ids[0])
+            old.end_timestamp = [old.end_timestamp[0] - 7200, 0]
+            self.assertEqual(await self.queue.autoarchive_jobs(3600, 10), [1, 0])
+            self.assertEqual(self.queue.job_ids(), ids[1:])
+            self.assertTrue(os.path.exists(self.ctx.paths.archived_job_file(ids[0])))
+            self.assertEqual(self.queue.get_job(ids[0]).calc_status(), "success")
+        return defer.ensureDeferred(go())

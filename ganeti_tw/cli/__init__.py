@@ -44,6 +44,8 @@ def keyval_arg(text: str) -> Dict[str, Any]:
             parsed: Any = value
             if value.isdigit():
                 parsed = int(value)
+            elif value.lower() in ("true", "false"):
+                parsed = value.lower() == "true"
         elif item.startswith("no_"):
             key, parsed = item[3:], False
         else:

@@ -73,8 +73,8 @@ def _delta(start: Optional[list], end: Optional[list]) -> str:
 
 
 def info(opts: Any) -> int:
-    fields = ["id", "status", "ops", "opresult", "opstatus", "oplog", "opstart", "opend",
-              "received_ts", "start_ts", "end_ts"]
+    fields = ["id", "status", "ops", "opresult", "opstatus", "oplog", "opstart", "opexec",
+              "opend", "received_ts", "start_ts", "end_ts"]
     ids = _job_ids(opts.job_ids)
     rows = get_client(opts.paths).query_jobs(ids or None, fields)
     code = 0
@@ -83,7 +83,8 @@ def info(opts: Any) -> int:
             sys.stderr.write("No such job: %s\n" % jid)
             code = C.EXIT_FAILURE
             continue
-        job_id, status, ops, results, statuses, logs, starts, ends, recv, start, end = row
+        (job_id, status, ops, results, statuses, logs, starts, execs, ends, recv, start,
+         end) = row
         print("Job ID: %s" % job_id)
         print("  Status: %s" % status)
         print("  Received:         %s" % format_ts(recv))
@@ -91,11 +92,12 @@ def info(opts: Any) -> int:
         print("  Processing end:   %s%s" % (format_ts(end), _delta(start, end)))
         print("  Total processing time: %s" % (_delta(recv, end).strip(" ()") or "N/A"))
         print("  Opcodes:")
-        for op, result, op_status, log, op_start, op_end in zip(ops, results, statuses,
-                                                                 logs, starts, ends):
+        for op, result, op_status, log, op_start, op_exec, op_end in zip(
+                ops, results, statuses, logs, starts, execs, ends):
             print("    OP_ID: %s" % op["OP_ID"])
             print("      Status: %s" % op_status)
             print("      Processing start: %s" % format_ts(op_start))
+            print("      Execution start:  %s" % format_ts(op_exec))
             print("      Processing end:   %s" % format_ts(op_end))
             print("      Input fields:")
             for key in sorted(k for k in op if k != "OP_ID"):

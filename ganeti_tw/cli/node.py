@@ -1,6 +1,7 @@
 """gnt-node: node administration."""
 
 import io
+import os
 import shlex
 import subprocess
 import tarfile
@@ -77,7 +78,11 @@ def add(opts: Any) -> int:
     get_client(opts.paths)  # fail early if this is not the master
     if not opts.no_node_setup:
         from ganeti_tw import bootstrap
-        address = opts.primary_ip or bootstrap.resolve(opts.node)
+        address = opts.primary_ip
+        if address is None and opts.readd:
+            rows = get_client(opts.paths).query_nodes([opts.node], ["pip"])
+            address = rows[0][0]
+        address = address or bootstrap.resolve(opts.node)
         print("Setting up %s over ssh: installing a new node certificate and restarting "
               "its node daemon" % opts.node)
         ssh_setup(opts.paths, opts.node, address, opts.no_ssh_key_check)
@@ -89,7 +94,7 @@ def prepare(opts: Any) -> int:
     """Write a new node's files below its root, for adding it with --no-node-setup."""
     from ganeti_tw import bootstrap
     target = Paths(opts.dest_root)
-    if target.root == opts.paths.root:
+    if os.path.realpath(target.root) == os.path.realpath(opts.paths.root):
         raise UsageError("gnt-node prepare: error: %s is this node's own root; give a "
                          "directory for the new node's files" % target.root)
     bootstrap.install_bundle(target, bootstrap.node_bundle(opts.paths, opts.node,

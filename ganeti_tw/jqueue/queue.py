@@ -106,6 +106,8 @@ class JobQueue:
         self._op_contexts: Dict[int, _OpContext] = {}
         self._watchers: Dict[int, List[defer.Deferred]] = collections.defaultdict(list)
         self._lock_fd: Optional[int] = None
+        self._leftovers: List[str] = []
+        self._corrupt: List[str] = []
         self._accepting = True
 
     # opening and recovery ------------------------------------------------------
@@ -124,22 +126,21 @@ class JobQueue:
                                        % self.paths.queue_dir) from None
         self._check_version()
         self._next_serial = self._read_serial()
-        recovered = []
         for name in os.listdir(self.paths.queue_dir):
             path = os.path.join(self.paths.queue_dir, name)
             if name.startswith(".") and name.endswith(".tmp"):
-                log.info("Removing left-over temporary file {path}", path=path)
-                utils.remove_file(path)
+                self._leftovers.append(path)
                 continue
             match = JOB_FILE_RE.match(name)
             if not match:
                 continue
-            job = self._load_job_file(path, int(match.group(1)))
+            job_id = int(match.group(1))
+            self._next_serial = max(self._next_serial, job_id + 1)
+            job = self._load_job_file(path, job_id)
             if job is None:
-                continue
-            self._jobs[job.id] = job
-            self._next_serial = max(self._next_serial, job.id + 1)
-            recovered.append(job)
+                self._corrupt.append(path)
+            else:
+                self._jobs[job.id] = job
         self._next_serial = max(self._next_serial, self._highest_archived_id() + 1)
         log.info("Job queue opened: {count} jobs, next id {serial}",
                  count=len(self._jobs), serial=self._next_serial)
@@ -148,8 +149,7 @@ class JobQueue:
         try:
             version = utils.read_file(self.paths.queue_version).decode().strip()
         except FileNotFoundError:
-            utils.write_file_atomic(self.paths.queue_version, b"%d\n" % C.JOB_QUEUE_VERSION)
-            return
+            return  # a new queue: start() writes the version
         if version != str(C.JOB_QUEUE_VERSION):
             raise errors.JobQueueError("Job queue %s has version %s, expected %d"
                                        % (self.paths.queue_dir, version, C.JOB_QUEUE_VERSION))
@@ -166,20 +166,31 @@ class JobQueue:
             return 0
         return int(text)
 
-    def _load_job_file(self, path: str, job_id: int) -> Optional[QueuedJob]:
+    @staticmethod
+    def _load_job_file(path: str, job_id: int) -> Optional[QueuedJob]:
         try:
             job = QueuedJob.from_dict(serializer.load(utils.read_file(path)))
             if job.id != job_id:
                 raise ValueError("file name and id %d differ" % job.id)
             return job
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
+            log.error("Job file {path} is unparseable ({err})", path=path, err=err)
+            return None
+
+    def _housekeeping(self) -> None:
+        """Write the version of a new queue, drop left-over temp files, set corrupt files aside."""
+        if not os.path.exists(self.paths.queue_version):
+            utils.write_file_atomic(self.paths.queue_version, b"%d\n" % C.JOB_QUEUE_VERSION)
+        for path in self._leftovers:
+            log.info("Removing left-over temporary file {path}", path=path)
+            utils.remove_file(path)
+        for path in self._corrupt:
             target_dir = os.path.join(self.paths.queue_archive_dir, "corrupt")
             os.makedirs(target_dir, mode=0o700, exist_ok=True)
             target = os.path.join(target_dir, "%s.%d" % (os.path.basename(path), time.time()))
             os.rename(path, target)
-            log.error("Job file {path} is unparseable ({err}); moved it to {target}",
-                      path=path, err=err, target=target)
-            return None
+            log.error("Moved unparseable job file {path} to {target}", path=path, target=target)
+        self._leftovers, self._corrupt = [], []
 
     def _highest_archived_id(self) -> int:
         highest = -1
@@ -196,8 +207,9 @@ class JobQueue:
         """Apply the restart rules of spec 4.5 and run the queued jobs.
 
         Not done in :meth:`open`: a master daemon that opened the queue but
-        then lost the start-up vote must write (and replicate) nothing.
+        then lost the start-up vote must change (and replicate) nothing.
         """
+        self._housekeeping()
         for job_id in sorted(self._jobs):
             job = self._jobs[job_id]
             status = job.calc_status()
@@ -407,6 +419,9 @@ class JobQueue:
 
     async def archive_jobs(self, jobs: List[QueuedJob]) -> int:
         """Move finished jobs to the archive, here and on the candidates."""
+        # a job may be final in memory with its last write still pending:
+        # let that write land first so the archive holds the final state
+        await self._commit_now()
         pairs = []
         for job in jobs:
             if not job.is_finalized() or self._jobs.get(job.id) is not job:

@@ -40,3 +40,15 @@ class SingleNodeTests(ClusterTestCase):
             proc = self.cluster.gnt("gnt-cluster", "init", *args, check=False, capture=True)
             self.assertEqual(proc.returncode, 1, args)
             self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+
+    def test_daemon_util_actions_and_exit_codes(self):
+        def util(*args):
+            return self.cluster.gnt("ganeti-daemon-util", "--root", self.cluster.root(1),
+                                    *args, check=False, capture=True)
+        self.assertEqual(util("check", "ganeti-noded").returncode, 0)
+        self.assertEqual(util("stop", "ganeti-noded").returncode, 0)
+        self.assertEqual(util("check", "ganeti-noded").returncode, 1)
+        proc = util("restart", "ganeti-noded", "--", "--bind", self.cluster.ip(1))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(util("check", "ganeti-noded").returncode, 0)
+        self.assertCommandOk("gnt-cluster", "verify")
