@@ -90,7 +90,7 @@ class LocalCluster:
     def add_node(self, index: int) -> None:
         self._prepare_root(index)
         self.gnt("gnt-node", "prepare", "--primary-ip", self.ip(index), node_name(index),
-                 self.root(index))
+                 self.root(index), capture=True)
         self.start_noded(index)
         self.gnt("gnt-node", "add", "--no-node-setup", "--primary-ip", self.ip(index),
                  node_name(index))

@@ -98,6 +98,7 @@ class JobQueue:
         self._next_serial = 0
         self._serial_dirty = False
         self._dirty: set = set()
+        self._new_jobs: set = set()
         self._commit_waiters: List[defer.Deferred] = []
         self._flush_call = None
         self._flushing = False
@@ -223,7 +224,7 @@ class JobQueue:
         self._maybe_start_workers()
 
     async def stop(self) -> None:
-        """Stop taking jobs, let running ones reach a commit point, release the lock."""
+        """Stop taking jobs, wait for pending writes, release the queue lock."""
         # Running jobs are left as they are: at the next start they become
         # "error" (spec 4.5), exactly as after a crash.
         self._accepting = False
@@ -264,14 +265,21 @@ class JobQueue:
                     files.append(("serial", b"%d\n" % self._next_serial))
                     self._serial_dirty = False
                 dirty, self._dirty = sorted(self._dirty), set()
+                new_jobs, self._new_jobs = self._new_jobs, set()
                 for job_id in dirty:
                     job = self._jobs.get(job_id)
                     if job is not None:
                         files.append(("job-%d" % job_id, serializer.dump(job.to_dict())))
                 try:
-                    if files:
-                        # local write and copies to the candidates are independent:
-                        # run them together, succeed only when both are done
+                    if files and new_jobs:
+                        # a new job reaches the candidates only once the master
+                        # has it: a failed local write must not leave a job that
+                        # a new master would run although its submitter was refused
+                        await threads.deferToThread(self._write_files, files)
+                        await self.replicator.update(files)
+                    elif files:
+                        # updates of known jobs: write here and on the candidates
+                        # at once, succeed only when both are done
                         local = threads.deferToThread(self._write_files, files)
                         remote = defer.ensureDeferred(self.replicator.update(files))
                         await defer.gatherResults([local, remote], consumeErrors=True)
@@ -318,6 +326,7 @@ class JobQueue:
         self._next_serial += 1
         self._serial_dirty = True
         self._jobs[job.id] = job
+        self._new_jobs.add(job.id)
         try:
             await self.commit(job)
         except errors.JobQueueError:
