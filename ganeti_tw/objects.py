@@ -15,6 +15,8 @@ class ConfigObject:
 
     FIELDS: Dict[str, Any] = {}
     CHILDREN: Dict[str, type] = {}
+    # types of fields whose default (None) says nothing
+    FIELD_TYPES: Dict[str, type] = {}
 
     def __init__(self, **kwargs: Any):
         unknown = set(kwargs) - set(self.FIELDS)
@@ -42,6 +44,7 @@ class ConfigObject:
                                             % (cls.__name__, type(data).__name__))
         kwargs = {}
         for name, value in data.items():
+            _check_type(cls, name, value)
             child = cls.CHILDREN.get(name)
             if child is not None:
                 if not isinstance(value, dict):
@@ -54,7 +57,26 @@ class ConfigObject:
         return type(self) is type(other) and self.to_dict() == other.to_dict()
 
 
+def _check_type(cls: type, name: str, value: Any) -> None:
+    """A field holds the kind of value its default has (any, if the default is None)."""
+    default = cls.FIELDS.get(name)
+    if name in cls.CHILDREN:
+        return
+    if default is None:
+        ok = name not in cls.FIELD_TYPES or isinstance(value, cls.FIELD_TYPES[name])
+    elif isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise errors.ConfigurationError("%s.%s has a value of the wrong type: %r"
+                                        % (cls.__name__, name, value))
+
+
 class Node(ConfigObject):
+    FIELD_TYPES = {"name": str, "primary_ip": str, "secondary_ip": str}
     FIELDS = {
         "name": None, "primary_ip": None, "secondary_ip": None, "serial_no": 1,
         "master_candidate": False, "offline": False, "drained": False, "tags": [],
@@ -63,6 +85,7 @@ class Node(ConfigObject):
 
 
 class Instance(ConfigObject):
+    FIELD_TYPES = {"name": str, "primary_node": str}
     FIELDS = {
         "name": None, "primary_node": None, "os": None, "hypervisor": None,
         "hvparams": {}, "beparams": {}, "admin_up": False, "nics": [], "disks": [],
@@ -72,6 +95,7 @@ class Instance(ConfigObject):
 
 
 class Cluster(ConfigObject):
+    FIELD_TYPES = {"cluster_name": str, "master_node": str, "master_ip": str}
     FIELDS = {
         "cluster_name": None, "master_node": None, "master_ip": None,
         "master_netdev": constants.DEFAULT_MASTER_NETDEV, "serial_no": 1,

@@ -39,7 +39,11 @@ class LoadTests(unittest.SynchronousTestCase):
                     b'{"version": 1, "cluster": {}}', b"\xff\xfe",
                     good.replace(b'"master_node":"node1"', b'"master_node":"ghost"'),
                     good.replace(b'"primary_ip":"127.0.9.2"', b'"primary_ip":"127.0.9.1"'),
-                    good.replace(b'"offline":false', b'"colour":"red"', 1)):
+                    good.replace(b'"offline":false', b'"colour":"red"', 1),
+                    good.replace(b'"offline":false', b'"offline":"no"', 1),
+                    good.replace(b'"candidate_pool_size":10', b'"candidate_pool_size":"10"'),
+                    good.replace(b'"nodes":{', b'"nodes":{"x":[],', 1),
+                    good.replace(b'"primary_ip":"127.0.9.2"', b'"primary_ip":2')):
             self.write(bad)
             with self.assertRaises(errors.ConfigurationError) as ctx:
                 config.load_config(self.path)
