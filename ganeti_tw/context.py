@@ -84,7 +84,12 @@ class GanetiContext:
     # configuration ----------------------------------------------------------------
 
     async def save_config(self, force_distribution: bool = False) -> None:
-        """Write config.data durably, then replicate it and ssconf (spec 3.1)."""
+        """Write config.data durably, then replicate it and ssconf (spec 3.1).
+
+        The local write is synchronous on purpose (about a millisecond, and
+        rare next to job updates): a change and its write cannot interleave
+        with another job's, so a failed write rolls back exactly this change.
+        """
         try:
             self.cfg.save()
         except errors.GenericError:
