@@ -66,7 +66,7 @@ class RpcClient:
         self.reactor = reactor
         self._roots: Dict[Tuple[str, str, int], pb.RemoteReference] = {}
         self._connecting: Dict[Tuple[str, str, int], List[defer.Deferred]] = {}
-        self._tls_options: Dict[str, Any] = {}
+        self._tls: Optional[tls.ClientTLS] = None
         self._fingerprints: Dict[str, str] = {}
 
     async def _root(self, node: str, address: Tuple[str, int]) -> pb.RemoteReference:
@@ -81,9 +81,9 @@ class RpcClient:
             return await waiter
         self._connecting[key] = []
         try:
-            options = self._tls_options.get(node)
-            if options is None:
-                options = self._tls_options[node] = tls.client_options(self.paths, node)
+            if self._tls is None:
+                self._tls = tls.ClientTLS(self.paths)
+            options = self._tls.for_node(node)
             factory = pb.PBClientFactory()
             self.reactor.connectSSL(address[0], address[1], factory, options,
                                     timeout=constants.RPC_CONNECT_TIMEOUT)

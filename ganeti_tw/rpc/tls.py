@@ -83,11 +83,12 @@ def _load_ca(path: str) -> crypto.X509:
 class _NodeTLS:
     """One context per daemon start, holding this node's key and certificate and the CA.
 
-    ``_check_peer`` gets the PEM of a peer certificate that chains to the
-    cluster CA and returns why it is refused, or None to accept it.
+    ``_check_peer`` gets the connection and the PEM of a peer certificate
+    that chains to the cluster CA, and returns why it is refused, or None to
+    accept it.
     """
 
-    _check_peer: Callable[[bytes], Optional[str]]
+    _check_peer: Callable[[SSL.Connection, bytes], Optional[str]]
 
     def __init__(self, paths: Paths):
         key_pem, cert_pem = certs.read_node_pem(paths.node_pem)
@@ -122,7 +123,7 @@ class _NodeTLS:
         elif depth > 0:
             return True
         else:
-            reason = self._check_peer(cert.to_cryptography().public_bytes(
+            reason = self._check_peer(connection, cert.to_cryptography().public_bytes(
                 serialization.Encoding.PEM))
             if reason is None:
                 return True
@@ -156,7 +157,7 @@ class _ServerOptions(_NodeTLS):
     def serverConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> SSL.Connection:
         return self._connection(tlsProtocol)
 
-    def _check_peer(self, cert_pem: bytes) -> Optional[str]:
+    def _check_peer(self, connection: SSL.Connection, cert_pem: bytes) -> Optional[str]:
         digest = certs.fingerprint(cert_pem)
         try:
             allowed = load_allowed_fingerprints(self._paths)
@@ -168,21 +169,36 @@ class _ServerOptions(_NodeTLS):
             certs.cert_common_name(cert_pem), digest, constants.SS_MASTER_CANDIDATES_CERTS)
 
 
-@implementer(IOpenSSLClientConnectionCreator)
-class _ClientOptions(_NodeTLS):
+class ClientTLS(_NodeTLS):
+    """The master's TLS side: one context for all nodes (files read once), the
+    node each connection means to reach remembered per connection."""
 
-    def __init__(self, paths: Paths, node_name: str):
+    def __init__(self, paths: Paths):
         super().__init__(paths)
+        self._expected: WeakKeyDictionary[SSL.Connection, str] = WeakKeyDictionary()
+
+    def for_node(self, node_name: str) -> IOpenSSLClientConnectionCreator:
+        """Options for ``connectSSL`` / ``wrapClientTLS`` to ``node_name``."""
+        return _NodeClient(self, node_name)
+
+    def _check_peer(self, connection: SSL.Connection, cert_pem: bytes) -> Optional[str]:
+        expected = self._expected.get(connection)
+        name = certs.cert_common_name(cert_pem)
+        if name == expected:
+            return None
+        return "certificate is for %r, expected %r" % (name, expected)
+
+
+@implementer(IOpenSSLClientConnectionCreator)
+class _NodeClient:
+    def __init__(self, tls: ClientTLS, node_name: str):
+        self._tls = tls
         self._node_name = node_name
 
     def clientConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> SSL.Connection:
-        return self._connection(tlsProtocol)
-
-    def _check_peer(self, cert_pem: bytes) -> Optional[str]:
-        name = certs.cert_common_name(cert_pem)
-        if name == self._node_name:
-            return None
-        return "certificate is for %r, expected %r" % (name, self._node_name)
+        connection = self._tls._connection(tlsProtocol)
+        self._tls._expected[connection] = self._node_name
+        return connection
 
 
 def server_options(paths: Paths) -> IOpenSSLServerConnectionCreator:
@@ -192,4 +208,4 @@ def server_options(paths: Paths) -> IOpenSSLServerConnectionCreator:
 
 def client_options(paths: Paths, node_name: str) -> IOpenSSLClientConnectionCreator:
     """The master's TLS side for calling ``node_name``, for ``connectSSL`` / ``wrapClientTLS``."""
-    return _ClientOptions(paths, node_name)
+    return ClientTLS(paths).for_node(node_name)
