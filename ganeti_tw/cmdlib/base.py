@@ -49,6 +49,19 @@ class LogicalUnit:
     def log_warning(self, message: str) -> None:
         self.feedback(" - WARNING: %s" % message)
 
+    async def sync_candidates(self, names: List[str], promoted: bool = False) -> None:
+        """Give new master candidates config, CA key and queue; a failed copy only warns."""
+        for name in names:
+            if promoted:
+                self.log_info("Promoted %s to master candidate" % name)
+            for warning in await self.context.sync_candidate(name):
+                self.log_warning(warning)
+
+    async def demote_candidate(self, name: str) -> None:
+        """Make a former candidate drop its copies; a failure only warns."""
+        for warning in await self.context.demote_candidate(name):
+            self.log_warning(warning)
+
     # helpers ----------------------------------------------------------------------
 
     def expand_node(self, name: str) -> str:

@@ -63,9 +63,7 @@ class LUClusterRedistConf(LogicalUnit):
     async def exec(self) -> bool:
         self.cfg.cluster.serial_no += 1
         await self.context.save_config(force_distribution=True)
-        for node in self.context.other_candidates():
-            for warning in await self.context.sync_candidate(node):
-                self.log_warning(warning)
+        await self.sync_candidates(self.context.other_candidates())
         return True
 
 
@@ -104,10 +102,7 @@ class LUClusterSetParams(LogicalUnit):
                               % (current, target))
         cluster.serial_no += 1
         await self.context.save_config()
-        for name in promoted:
-            self.log_info("Promoted %s to master candidate" % name)
-            for warning in await self.context.sync_candidate(name):
-                self.log_warning(warning)
+        await self.sync_candidates(promoted, promoted=True)
         return changes
 
 

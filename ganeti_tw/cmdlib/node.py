@@ -81,11 +81,9 @@ class LUNodeAdd(LogicalUnit):
         self.cfg.cluster.serial_no += 1
         await self.context.save_config()
         if candidate:
-            for warning in await self.context.sync_candidate(name):
-                self.log_warning(warning)
+            await self.sync_candidates([name])
         elif self.op.readd:
-            for warning in await self.context.demote_candidate(name):
-                self.log_warning(warning)
+            await self.demote_candidate(name)
         self.feedback("Node %s added (%s)" % (name, "master candidate" if candidate
                                                else "regular node"))
         return True
@@ -111,10 +109,7 @@ class LUNodeRemove(LogicalUnit):
         promoted = self.cfg.maintain_candidate_pool()
         await self.context.save_config()
         await self.context.glm.remove(self.owner, LEVEL_NODE, [self.node])
-        for name in promoted:
-            self.log_info("Promoted %s to master candidate" % name)
-            for warning in await self.context.sync_candidate(name):
-                self.log_warning(warning)
+        await self.sync_candidates(promoted, promoted=True)
         if not node.offline:
             result = await self.rpc.call_node(
                 self.node, "node_leave_cluster", [],
@@ -252,15 +247,10 @@ class LUNodeSetParams(LogicalUnit):
             promoted = self.cfg.maintain_candidate_pool(exceptions=(self.node_name,))
         self.cfg.cluster.serial_no += 1
         await self.context.save_config()
-        for name in promoted:
-            self.log_info("Promoted %s to master candidate to keep the pool full" % name)
-            changes.append(["master_candidate(%s)" % name, "True"])
-            for warning in await self.context.sync_candidate(name):
-                self.log_warning(warning)
+        changes += [["master_candidate(%s)" % name, "True"] for name in promoted]
+        await self.sync_candidates(promoted, promoted=True)
         if node.master_candidate and not was_candidate:
-            for warning in await self.context.sync_candidate(self.node_name):
-                self.log_warning(warning)
+            await self.sync_candidates([self.node_name])
         elif was_candidate and not node.master_candidate and not node.offline:
-            for warning in await self.context.demote_candidate(self.node_name):
-                self.log_warning(warning)
+            await self.demote_candidate(self.node_name)
         return changes
