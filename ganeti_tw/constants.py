@@ -26,6 +26,13 @@ HT_FAKE = "fake"
 HYPER_TYPES = frozenset([HT_XEN_PVM, HT_XEN_HVM, HT_KVM, HT_FAKE])
 DEFAULT_HYPERVISOR = HT_XEN_PVM
 
+# Directories searched (below each node's root) for OS definitions and
+# iallocator scripts; the package's own data dir is searched last.
+OS_SEARCH_PATH = ["/srv/ganeti/os", "/usr/local/lib/ganeti/os", "/usr/lib/ganeti/os",
+                  "/usr/share/ganeti/os"]
+IALLOCATOR_SEARCH_PATH = ["/usr/local/lib/ganeti/iallocators", "/usr/lib/ganeti/iallocators",
+                          "/usr/share/ganeti/iallocators"]
+
 BE_MEMORY = "memory"
 BE_VCPUS = "vcpus"
 BE_AUTO_BALANCE = "auto_balance"

@@ -102,6 +102,18 @@ class CommandError(GenericError):
     """A local command failed."""
 
 
+class HypervisorError(GenericError):
+    """A hypervisor operation failed or the hypervisor is not usable."""
+
+
+class BlockDeviceError(GenericError):
+    """A block device operation failed."""
+
+
+class TagError(GenericError):
+    """A tag is invalid, missing, or there are too many."""
+
+
 def encode_error(err: BaseException) -> list:
     """Encode an exception for the wire as ``[ClassName, [args...]]``."""
     if isinstance(err, GenericError):
@@ -133,6 +145,8 @@ def format_error(err: BaseException) -> str:
         return "Failure: command execution error: %s" % detail
     if isinstance(err, HooksAbort):
         return "Failure: hooks execution failed: %s" % detail
+    if isinstance(err, TagError):
+        return "Failure: invalid tag(s) given: %s" % detail
     if isinstance(err, JobQueueDrainError):
         return "Failure: the job queue is marked for drain and doesn't accept new requests"
     if isinstance(err, JobQueueFull):

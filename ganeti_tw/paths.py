@@ -38,6 +38,14 @@ class Paths:
         self.hostname_file = os.path.join(self.conf_dir, "hostname")
         self.commands_log = os.path.join(self.log_dir, "commands.log")
         self.file_storage_dir = j("srv/ganeti/file-storage")
+        self.hooks_dir = os.path.join(self.conf_dir, "hooks")
+        self.os_log_dir = os.path.join(self.log_dir, "os")
+        self.instance_disks_dir = os.path.join(self.run_dir, "instance-disks")
+        self.fake_hv_dir = j("var/run/ganeti-fake-hypervisor")
+        # searched in order; the first directory holding a name wins (spec 10, 12.1)
+        self.os_search_path = [j(d.lstrip("/")) for d in constants.OS_SEARCH_PATH]
+        self.iallocator_search_path = [j(d.lstrip("/"))
+                                       for d in constants.IALLOCATOR_SEARCH_PATH]
 
     def _join(self, rel: str) -> str:
         return os.path.join(self.root, rel)
