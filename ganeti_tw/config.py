@@ -10,7 +10,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from ganeti_tw import constants, errors, serializer, utils
-from ganeti_tw.objects import Cluster, ConfigData, Node
+from ganeti_tw.objects import Cluster, ConfigData, Instance, Node
 
 
 def load_config(path: str) -> ConfigData:
@@ -77,10 +77,22 @@ def verify_config(config: ConfigData) -> List[str]:
             if ip in seen_ips:
                 problems.append("nodes %s and %s share the address %s" % (seen_ips[ip], name, ip))
             seen_ips[ip] = name
+    seen_macs: Dict[str, str] = {}
     for name, inst in sorted(config.instances.items()):
+        if inst.name != name:
+            problems.append("instance %s is stored under the key %s" % (inst.name, name))
+        if name in config.nodes:
+            problems.append("instance %s has the name of a node" % name)
         if inst.primary_node not in config.nodes:
             problems.append("instance %s has an unknown primary node %s"
                             % (name, inst.primary_node))
+        if len(inst.disks) > constants.MAX_DISKS or len(inst.nics) > constants.MAX_NICS:
+            problems.append("instance %s has too many disks or NICs" % name)
+        for nic in inst.nics:
+            if nic.mac in seen_macs:
+                problems.append("instances %s and %s share the MAC %s"
+                                % (seen_macs[nic.mac], name, nic.mac))
+            seen_macs[nic.mac] = name
     return problems
 
 
@@ -140,6 +152,50 @@ class ConfigWriter:
         if len(matches) == 1:
             return matches[0]
         raise errors.OpPrereqError("Node '%s' is unknown" % name)
+
+    def instance_names(self) -> List[str]:
+        return utils.nice_sort(self.data.instances)
+
+    def get_instance(self, name: str) -> Optional[Instance]:
+        return self.data.instances.get(name)
+
+    def expand_instance_name(self, name: str) -> str:
+        """Complete a short instance name, or fail naming it."""
+        if name in self.data.instances:
+            return name
+        matches = [n for n in self.data.instances if n.split(".")[0] == name
+                   or n.startswith(name + ".")]
+        if len(matches) == 1:
+            return matches[0]
+        raise errors.OpPrereqError("Instance '%s' not known" % name)
+
+    def primary_instances(self, node: str) -> List[Instance]:
+        return [i for i in self.data.instances.values() if i.primary_node == node]
+
+    def used_macs(self) -> set:
+        return {nic.mac for inst in self.data.instances.values() for nic in inst.nics}
+
+    def generate_mac(self, reserved: set = frozenset()) -> str:
+        """A random MAC with the cluster prefix, unused in config and ``reserved``."""
+        taken = self.used_macs() | set(reserved)
+        prefix = self.data.cluster.mac_prefix
+        for _ in range(1000):
+            mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256), random.randrange(256),
+                                         random.randrange(256))
+            if mac not in taken:
+                return mac
+        raise errors.OpExecError("Cannot generate a unique MAC address with prefix %s" % prefix)
+
+    def allocate_port(self) -> int:
+        """A TCP port for VNC: from the pool, else one past the highest (spec 3.1)."""
+        cluster = self.data.cluster
+        if cluster.tcpudp_port_pool:
+            return cluster.tcpudp_port_pool.pop(0)
+        port = cluster.highest_used_port + 1
+        if port > constants.LAST_PORT:
+            raise errors.OpExecError("The cluster has no free network port left")
+        cluster.highest_used_port = port
+        return port
 
     def candidates(self) -> List[str]:
         return utils.nice_sort(n.name for n in self.data.nodes.values() if n.master_candidate)

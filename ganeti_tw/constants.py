@@ -39,6 +39,57 @@ BE_AUTO_BALANCE = "auto_balance"
 BEC_DEFAULTS = {BE_MEMORY: 128, BE_VCPUS: 1, BE_AUTO_BALANCE: True}
 PP_DEFAULT = "default"
 
+# Instances (spec 5.3-5.6, 9.1)
+MAX_DISKS = 16
+MAX_NICS = 8
+DISK_RDWR = "rw"
+DISK_RDONLY = "ro"
+DISK_ACCESS_SET = frozenset([DISK_RDWR, DISK_RDONLY])
+DT_DISKLESS = "diskless"
+DT_FILE = "file"
+DT_SHARED_FILE = "sharedfile"
+DT_PLAIN = "plain"
+DT_DRBD8 = "drbd"
+DISK_TEMPLATES = frozenset([DT_DISKLESS, DT_FILE, DT_SHARED_FILE, DT_PLAIN, DT_DRBD8])
+FD_LOOP = "loop"
+FD_BLKTAP = "blktap"
+FILE_DRIVERS = frozenset([FD_LOOP, FD_BLKTAP])
+INSTANCE_CREATE = "create"
+INSTANCE_IMPORT = "import"
+REBOOT_SOFT = "soft"
+REBOOT_HARD = "hard"
+REBOOT_FULL = "full"
+REBOOT_TYPES = frozenset([REBOOT_SOFT, REBOOT_HARD, REBOOT_FULL])
+VALUE_AUTO = "auto"
+VALUE_GENERATE = "generate"
+VALUE_NONE = "none"
+VALUE_DEFAULT = "default"
+# hypervisors that get a network port (VNC) at creation
+HTS_REQ_PORT = frozenset([HT_XEN_HVM, HT_KVM])
+LAST_PORT = 14999
+
+# Tags (spec 5.4)
+TAG_CLUSTER = "cluster"
+TAG_NODE = "node"
+TAG_INSTANCE = "instance"
+VALID_TAG_TYPES = frozenset([TAG_CLUSTER, TAG_NODE, TAG_INSTANCE])
+MAX_TAG_LEN = 128
+MAX_TAGS_PER_OBJ = 4096
+
+# iallocator (spec 12.1)
+IALLOCATOR_VERSION = 2
+IALLOCATOR_MODE_ALLOC = "allocate"
+IALLOCATOR_MODE_RELOC = "relocate"
+IALLOCATOR_DIR_IN = "in"
+IALLOCATOR_DIR_OUT = "out"
+
+# hooks (spec 12.2)
+HOOKS_PHASE_PRE = "pre"
+HOOKS_PHASE_POST = "post"
+HTYPE_CLUSTER = "CLUSTER"
+HTYPE_NODE = "NODE"
+HTYPE_INSTANCE = "INSTANCE"
+
 # Job queue (spec 4.6)
 JOB_QUEUE_SIZE_HARD_LIMIT = 5000
 JOB_QUEUE_ARCHIVE_DIRS = 10000

@@ -5,7 +5,7 @@ and come back with ``from_dict()``.
 """
 
 import copy
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ganeti_tw import constants, errors
 
@@ -14,7 +14,9 @@ class ConfigObject:
     """A config object: a fixed set of fields, each with a default."""
 
     FIELDS: Dict[str, Any] = {}
+    # fields holding {key: child} (CHILDREN) or [child, ...] (LIST_CHILDREN)
     CHILDREN: Dict[str, type] = {}
+    LIST_CHILDREN: Dict[str, type] = {}
     # types of fields whose default (None) says nothing
     FIELD_TYPES: Dict[str, type] = {}
 
@@ -31,9 +33,10 @@ class ConfigObject:
         out = {}
         for name in self.FIELDS:
             value = getattr(self, name)
-            child = self.CHILDREN.get(name)
-            if child is not None:
+            if name in self.CHILDREN:
                 value = {k: v.to_dict() for k, v in value.items()}
+            elif name in self.LIST_CHILDREN:
+                value = [v.to_dict() for v in value]
             out[name] = copy.deepcopy(value)
         return out
 
@@ -50,6 +53,11 @@ class ConfigObject:
                 if not isinstance(value, dict):
                     raise errors.ConfigurationError("%s.%s must be an object" % (cls.__name__, name))
                 value = {k: child.from_dict(v) for k, v in value.items()}
+            child = cls.LIST_CHILDREN.get(name)
+            if child is not None:
+                if not isinstance(value, list):
+                    raise errors.ConfigurationError("%s.%s must be a list" % (cls.__name__, name))
+                value = [child.from_dict(v) for v in value]
             kwargs[name] = value
         return cls(**kwargs)
 
@@ -60,7 +68,7 @@ class ConfigObject:
 def _check_type(cls: type, name: str, value: Any) -> None:
     """A field holds the kind of value its default has (any, if the default is None)."""
     default = cls.FIELDS.get(name)
-    if name in cls.CHILDREN:
+    if name in cls.CHILDREN or name in cls.LIST_CHILDREN:
         return
     if default is None:
         ok = name not in cls.FIELD_TYPES or isinstance(value, cls.FIELD_TYPES[name])
@@ -84,14 +92,38 @@ class Node(ConfigObject):
     }
 
 
+class NIC(ConfigObject):
+    FIELD_TYPES = {"mac": str, "ip": str, "bridge": str}
+    FIELDS = {"mac": None, "ip": None, "bridge": None}
+
+
+class Disk(ConfigObject):
+    """A block device; ``logical_id`` is ``[driver, path]`` for file-based types."""
+
+    FIELD_TYPES = {"dev_type": str, "iv_name": str}
+    FIELDS = {"dev_type": None, "logical_id": [], "physical_id": [], "children": [],
+              "iv_name": None, "size": 0, "mode": constants.DISK_RDWR}
+
+
 class Instance(ConfigObject):
-    FIELD_TYPES = {"name": str, "primary_node": str}
+    FIELD_TYPES = {"name": str, "primary_node": str, "os": str, "hypervisor": str,
+                   "disk_template": str, "network_port": int}
     FIELDS = {
         "name": None, "primary_node": None, "os": None, "hypervisor": None,
         "hvparams": {}, "beparams": {}, "admin_up": False, "nics": [], "disks": [],
         "disk_template": None, "network_port": None, "serial_no": 1, "tags": [],
         "ctime": 0, "mtime": 0,
     }
+    LIST_CHILDREN = {"nics": NIC, "disks": Disk}
+
+    @property
+    def secondary_nodes(self) -> List[str]:
+        """No template of this version mirrors, so there are none yet."""
+        return []
+
+    @property
+    def all_nodes(self) -> List[str]:
+        return [self.primary_node] + self.secondary_nodes
 
 
 class Cluster(ConfigObject):
@@ -107,8 +139,23 @@ class Cluster(ConfigObject):
         "beparams": {constants.PP_DEFAULT: dict(constants.BEC_DEFAULTS)},
         "candidate_pool_size": constants.DEFAULT_CANDIDATE_POOL_SIZE,
         "file_storage_dir": "/srv/ganeti/file-storage", "modify_etc_hosts": False,
+        "shared_file_storage_dir": "/srv/ganeti/shared-file-storage",
         "noded_port": constants.DEFAULT_NODED_PORT, "tags": [], "ctime": 0, "mtime": 0,
     }
+
+    def fill_beparams(self, instance: "Instance") -> Dict[str, Any]:
+        """Cluster defaults overridden by the instance's own backend parameters."""
+        filled = dict(constants.BEC_DEFAULTS)
+        filled.update(self.beparams.get(constants.PP_DEFAULT, {}))
+        filled.update(instance.beparams)
+        return filled
+
+    def fill_hvparams(self, instance: "Instance") -> Dict[str, Any]:
+        """Cluster defaults of the instance's hypervisor overridden by its own."""
+        from ganeti_tw.hypervisors import params
+        return params.fill_hvparams(instance.hypervisor,
+                                    self.hvparams.get(instance.hypervisor, {}),
+                                    instance.hvparams)
 
 
 class ConfigData(ConfigObject):
