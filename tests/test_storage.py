@@ -7,10 +7,10 @@ from twisted.internet import defer
 from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
-from ganeti_tw import errors
+from ganeti_tw import errors, objects
 from ganeti_tw.paths import Paths
 from ganeti_tw.storage import (DEVICE_TYPES, FileDevice, IBlockDevice, SharedFileDevice,
-                               device_for, filestorage, node_path)
+                               device_for, filestorage, node_path, templates)
 
 MIB = 1024 * 1024
 INSTANCE = "inst1.example.com"
@@ -342,3 +342,104 @@ class StorageDirTests(StorageTestCase):
             free = await filestorage.free_space_mib(self.inst)
             self.assertAlmostEqual(free, st.f_bavail * st.f_frsize // MIB, delta=1024)
         return defer.ensureDeferred(go())
+
+
+class TemplateTests(unittest.SynchronousTestCase):
+
+    def test_file_template_stays_on_its_node(self) -> None:
+        tmpl = templates.get_template("file")
+        self.assertEqual((tmpl.dev_type, tmpl.nodes, tmpl.shared, tmpl.can_failover,
+                          tmpl.can_migrate, tmpl.check_free_space, tmpl.can_grow,
+                          tmpl.storage_dir_param),
+                         ("file", 1, False, False, False, True, True, "file_storage_dir"))
+
+    def test_sharedfile_template_can_move_between_nodes(self) -> None:
+        tmpl = templates.get_template("sharedfile")
+        self.assertEqual((tmpl.dev_type, tmpl.nodes, tmpl.shared, tmpl.can_failover,
+                          tmpl.can_migrate, tmpl.check_free_space, tmpl.can_grow,
+                          tmpl.storage_dir_param),
+                         ("sharedfile", 1, True, True, True, True, True,
+                          "shared_file_storage_dir"))
+
+    def test_diskless_template_has_nothing_to_check_or_grow(self) -> None:
+        tmpl = templates.get_template("diskless")
+        self.assertEqual((tmpl.dev_type, tmpl.nodes, tmpl.shared, tmpl.check_free_space,
+                          tmpl.can_grow), (None, 1, False, False, False))
+
+    def test_storage_dir_params_are_cluster_attributes(self) -> None:
+        cluster = objects.Cluster()
+        for tmpl in templates.TEMPLATES.values():
+            if tmpl.storage_dir_param:
+                self.assertTrue(getattr(cluster, tmpl.storage_dir_param).startswith("/"))
+
+    def test_every_file_template_dev_type_has_a_provider(self) -> None:
+        for name in templates.available_templates():
+            dev_type = templates.get_template(name).dev_type
+            self.assertTrue(dev_type is None or dev_type in DEVICE_TYPES, name)
+
+    def test_available_templates(self) -> None:
+        self.assertEqual(templates.available_templates(), ["diskless", "file", "sharedfile"])
+
+    def test_plain_is_known_but_unavailable(self) -> None:
+        err = self.assertRaises(errors.OpPrereqError, templates.get_template, "plain")
+        self.assertEqual(str(err), "disk template plain needs LVM, which this version does"
+                                   " not support yet")
+
+    def test_drbd_is_known_but_unavailable(self) -> None:
+        err = self.assertRaises(errors.OpPrereqError, templates.get_template, "drbd")
+        self.assertEqual(str(err), "disk template drbd needs DRBD and LVM, which this version"
+                                   " does not support yet")
+
+    def test_unknown_template_names_the_available_ones(self) -> None:
+        err = self.assertRaises(errors.OpPrereqError, templates.get_template, "zfs")
+        self.assertEqual(str(err), "Unknown disk template 'zfs' (available: diskless, file,"
+                                   " sharedfile)")
+
+    def test_generate_file_disks(self) -> None:
+        disks = templates.generate_disks("file", INSTANCE,
+                                         [{"size": 1024, "mode": "rw"},
+                                          {"size": 512, "mode": "ro"}], CLUSTER_DIR)
+        self.assertEqual(disks, [
+            {"dev_type": "file", "logical_id": ["loop", CLUSTER_DIR + "/inst1.example.com/disk0"],
+             "physical_id": [], "children": [], "iv_name": "disk/0", "size": 1024,
+             "mode": "rw"},
+            {"dev_type": "file", "logical_id": ["loop", CLUSTER_DIR + "/inst1.example.com/disk1"],
+             "physical_id": [], "children": [], "iv_name": "disk/1", "size": 512,
+             "mode": "ro"},
+        ])
+
+    def test_generated_disks_are_config_disks(self) -> None:
+        for disk in templates.generate_disks("sharedfile", INSTANCE, [{"size": 1, "mode": "rw"}],
+                                             "/srv/shared/", driver="blktap"):
+            self.assertEqual(objects.Disk.from_dict(disk).to_dict(), disk)
+            self.assertEqual(disk["logical_id"],
+                             ["blktap", "/srv/shared/inst1.example.com/disk0"])
+
+    def test_generated_disks_make_devices(self) -> None:
+        paths = Paths("/nonexistent/node1")
+        disk, = templates.generate_disks("file", INSTANCE, [{"size": 1, "mode": "rw"}],
+                                         CLUSTER_DIR)
+        self.assertEqual(device_for(disk, paths).dev_path,
+                         "/nonexistent/node1/srv/ganeti/file-storage/inst1.example.com/disk0")
+
+    def test_instance_storage_dir_matches_disk_paths(self) -> None:
+        disk, = templates.generate_disks("file", INSTANCE, [{"size": 1, "mode": "rw"}],
+                                         CLUSTER_DIR)
+        self.assertEqual(os.path.dirname(disk["logical_id"][1]),
+                         templates.instance_storage_dir(CLUSTER_DIR, INSTANCE))
+
+    def test_diskless_generates_no_disks(self) -> None:
+        self.assertEqual(templates.generate_disks("diskless", INSTANCE, [], None), [])
+        self.assertRaises(errors.OpPrereqError, templates.generate_disks, "diskless", INSTANCE,
+                          [{"size": 1, "mode": "rw"}], None)
+
+    def test_generate_refuses_bad_input(self) -> None:
+        good = [{"size": 1, "mode": "rw"}]
+        for args, kwargs in [
+                (("plain", INSTANCE, good, CLUSTER_DIR), {}),
+                (("file", INSTANCE, good, CLUSTER_DIR), {"driver": "nbd"}),
+                (("file", INSTANCE, good, "relative"), {}),
+                (("file", "../etc", good, CLUSTER_DIR), {}),
+                (("file", INSTANCE, [{"size": 0, "mode": "rw"}], CLUSTER_DIR), {}),
+                (("file", INSTANCE, [{"size": 1, "mode": "wo"}], CLUSTER_DIR), {})]:
+            self.assertRaises(errors.OpPrereqError, templates.generate_disks, *args, **kwargs)
