@@ -1,12 +1,295 @@
-"""ganeti_tw/hypervisors: the parameter tables."""
+"""ganeti_tw/hypervisors: the registry, the fake provider and the parameter tables."""
 
 import os
 import tempfile
 
+from twisted.internet import defer
 from twisted.trial import unittest
+from zope.interface.verify import verifyObject
 
-from ganeti_tw import constants, errors
-from ganeti_tw.hypervisors import params
+from ganeti_tw import constants, errors, objects
+from ganeti_tw.hypervisors import HYPERVISORS, fake, get_hypervisor, params
+from ganeti_tw.hypervisors.fake import FakeHypervisor
+from ganeti_tw.hypervisors.interfaces import IHypervisor
+from ganeti_tw.paths import Paths
+
+MEMINFO = """\
+MemTotal:        8388608 kB
+MemFree:         1048576 kB
+MemAvailable:    4194304 kB
+Buffers:          524288 kB
+Cached:           524288 kB
+Active:          2097152 kB
+"""
+
+
+def instance(name: str = "inst1.example.com", memory: int = 256,
+             vcpus: int = 2) -> objects.Instance:
+    return objects.Instance(name=name, hvparams={},
+                            beparams={"memory": memory, "vcpus": vcpus, "auto_balance": True})
+
+
+def run(coro):
+    return defer.ensureDeferred(coro)
+
+
+class RegistryTests(unittest.SynchronousTestCase):
+    def test_fake_is_registered_and_provides_the_interface(self):
+        hv = get_hypervisor(constants.HT_FAKE, Paths(self.mktemp()))
+        self.assertIsInstance(hv, FakeHypervisor)
+        self.assertTrue(verifyObject(IHypervisor, hv))
+
+    def test_every_registered_provider_provides_the_interface(self):
+        for name in HYPERVISORS:
+            self.assertTrue(verifyObject(IHypervisor, get_hypervisor(name, Paths("/"))))
+
+    def test_known_hypervisor_without_provider_says_not_available(self):
+        with self.assertRaises(errors.HypervisorError) as ctx:
+            get_hypervisor(constants.HT_KVM, Paths("/"))
+        self.assertIn("Hypervisor kvm is not available on this node", str(ctx.exception))
+
+    def test_unknown_hypervisor_is_named(self):
+        with self.assertRaises(errors.HypervisorError) as ctx:
+            get_hypervisor("vmware", Paths("/"))
+        self.assertIn("Unknown hypervisor 'vmware'", str(ctx.exception))
+
+
+class FakeTestBase(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(dir=os.getcwd())
+        self.paths = Paths(self.root)
+        self.hv = FakeHypervisor(self.paths)
+        meminfo = os.path.join(self.root, "meminfo")
+        with open(meminfo, "w") as fh:
+            fh.write(MEMINFO)
+        self.patch(fake, "MEMINFO_FILE", meminfo)
+
+    def state_file(self, name: str, paths: Paths = None) -> str:
+        return os.path.join((paths or self.paths).fake_hv_dir, name)
+
+
+class FakeLifecycleTests(FakeTestBase):
+    def test_start_writes_state_below_the_node_root(self):
+        async def go():
+            await self.hv.start_instance(instance(), [({"size": 1024}, "/dev/null")])
+            with open(self.state_file("inst1.example.com")) as fh:
+                self.assertEqual(fh.read(), "0\n256\n2\n")
+            self.assertTrue(self.paths.fake_hv_dir.startswith(self.root))
+        return run(go())
+
+    def test_start_of_running_instance_fails(self):
+        async def go():
+            await self.hv.start_instance(instance(), [])
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv.start_instance(instance(), [])
+            self.assertIn("already running", str(ctx.exception))
+        return run(go())
+
+    def test_stop_removes_state(self):
+        async def go():
+            await self.hv.start_instance(instance(), [])
+            await self.hv.stop_instance(instance(), False)
+            self.assertFalse(os.path.exists(self.state_file("inst1.example.com")))
+            self.assertEqual(await self.hv.list_instances(), [])
+        return run(go())
+
+    def test_stop_of_stopped_instance_fails(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv.stop_instance(instance(), True)
+            self.assertIn("not running", str(ctx.exception))
+        return run(go())
+
+    def test_reboot_needs_a_running_instance_and_keeps_it_running(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError):
+                await self.hv.reboot_instance(instance())
+            await self.hv.start_instance(instance(), [])
+            await self.hv.reboot_instance(instance())
+            self.assertEqual(await self.hv.list_instances(), ["inst1.example.com"])
+        return run(go())
+
+    def test_list_in_nice_order_and_without_pending_or_temp_files(self):
+        async def go():
+            for name in ("web10", "web2", "db1"):
+                await self.hv.start_instance(instance(name), [])
+            await self.hv.accept_instance(instance("incoming1"), "0\n128\n1\n", "127.0.1.1")
+            with open(self.state_file(".web3.tmp"), "w") as fh:
+                fh.write("0\n1\n1\n")
+            self.assertEqual(await self.hv.list_instances(), ["db1", "web2", "web10"])
+        return run(go())
+
+    def test_list_without_state_dir_is_empty(self):
+        async def go():
+            self.assertEqual(await self.hv.list_instances(), [])
+            self.assertEqual(await self.hv.get_all_instances_info(), [])
+        return run(go())
+
+    def test_instance_info(self):
+        async def go():
+            self.assertIsNone(await self.hv.get_instance_info("inst1.example.com"))
+            await self.hv.start_instance(instance(memory=512, vcpus=4), [])
+            self.assertEqual(await self.hv.get_instance_info("inst1.example.com"),
+                             ("inst1.example.com", 0, 512, 4, "---b-", 0.0))
+            await self.hv.start_instance(instance("other", memory=128, vcpus=1), [])
+            infos = await self.hv.get_all_instances_info()
+            self.assertEqual([(i[0], i[2], i[3]) for i in infos],
+                             [("inst1.example.com", 512, 4), ("other", 128, 1)])
+        return run(go())
+
+    def test_corrupt_state_file_is_a_clear_error(self):
+        async def go():
+            os.makedirs(self.paths.fake_hv_dir)
+            with open(self.state_file("broken"), "w") as fh:
+                fh.write("garbage")
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv.get_instance_info("broken")
+            self.assertIn("Corrupt fake hypervisor state of instance broken", str(ctx.exception))
+        return run(go())
+
+    def test_instance_names_cannot_escape_the_state_dir(self):
+        async def go():
+            for name in ("../../etc/passwd", ".hidden", ""):
+                with self.assertRaises(errors.HypervisorError):
+                    await self.hv.start_instance(instance(name), [])
+        return run(go())
+
+    def test_console_command_prints_not_available(self):
+        self.assertEqual(self.hv.get_console_command(instance()),
+                         "echo Console not available for fake hypervisor")
+
+    def test_verify_creates_the_state_dir(self):
+        async def go():
+            self.assertIsNone(await self.hv.verify())
+            self.assertTrue(os.path.isdir(self.paths.fake_hv_dir))
+        return run(go())
+
+    def test_verify_reports_an_uncreatable_state_dir(self):
+        async def go():
+            os.makedirs(os.path.dirname(self.paths.fake_hv_dir))
+            with open(self.paths.fake_hv_dir, "w"):
+                pass
+            error = await self.hv.verify()
+            self.assertIn(self.paths.fake_hv_dir, error)
+        return run(go())
+
+    def test_parameters_fake_has_none(self):
+        self.hv.check_parameter_syntax({})
+        self.hv.validate_parameters({})
+        with self.assertRaises(errors.HypervisorError) as ctx:
+            self.hv.check_parameter_syntax({"kernel_path": "/boot/vmlinuz"})
+        self.assertIn("'kernel_path' is not supported", str(ctx.exception))
+
+
+class FakeNodeInfoTests(FakeTestBase):
+    def test_node_info_from_meminfo(self):
+        async def go():
+            info = await self.hv.get_node_info()
+            self.assertEqual(info, {"memory_total": 8192, "memory_free": 2048,
+                                    "memory_dom0": 2048, "cpu_total": os.cpu_count(),
+                                    "cpu_nodes": 1, "cpu_sockets": 1})
+        return run(go())
+
+    def test_running_instances_reduce_free_memory(self):
+        async def go():
+            await self.hv.start_instance(instance("a", memory=512), [])
+            await self.hv.start_instance(instance("b", memory=256), [])
+            self.assertEqual((await self.hv.get_node_info())["memory_free"], 2048 - 768)
+        return run(go())
+
+    def test_free_memory_never_negative(self):
+        async def go():
+            await self.hv.start_instance(instance(memory=100000), [])
+            self.assertEqual((await self.hv.get_node_info())["memory_free"], 0)
+        return run(go())
+
+    def test_unreadable_meminfo_is_a_hypervisor_error(self):
+        async def go():
+            self.patch(fake, "MEMINFO_FILE", os.path.join(self.root, "missing"))
+            with self.assertRaises(errors.HypervisorError):
+                await self.hv.get_node_info()
+        return run(go())
+
+
+class FakeTwoNodesTests(FakeTestBase):
+    """Nodes of a local cluster share one machine, each with its own root."""
+
+    def setUp(self):
+        super().setUp()
+        self.paths2 = Paths(tempfile.mkdtemp(dir=os.getcwd()))
+        self.hv2 = FakeHypervisor(self.paths2)
+
+    def test_roots_do_not_see_each_others_instances(self):
+        async def go():
+            await self.hv.start_instance(instance("one", memory=1024), [])
+            await self.hv2.start_instance(instance("two"), [])
+            self.assertEqual(await self.hv.list_instances(), ["one"])
+            self.assertEqual(await self.hv2.list_instances(), ["two"])
+            self.assertIsNone(await self.hv2.get_instance_info("one"))
+            self.assertEqual((await self.hv2.get_node_info())["memory_free"], 2048 - 256)
+        return run(go())
+
+    def test_migration_moves_the_instance(self):
+        async def go():
+            inst = instance(memory=384, vcpus=3)
+            await self.hv.start_instance(inst, [])
+            info = await self.hv.migration_info(inst)
+            self.assertEqual(info, "0\n384\n3\n")
+            await self.hv2.accept_instance(inst, info, "127.0.1.2")
+            self.assertEqual(await self.hv2.list_instances(), [])
+            await self.hv.migrate_instance(inst, "127.0.1.2", True)
+            await self.hv2.finalize_migration(inst, info, True)
+            self.assertEqual(await self.hv.list_instances(), [])
+            self.assertEqual(await self.hv2.get_instance_info(inst.name),
+                             (inst.name, 0, 384, 3, "---b-", 0.0))
+            self.assertEqual(os.listdir(self.paths2.fake_hv_dir), [inst.name])
+        return run(go())
+
+    def test_failed_migration_removes_the_pending_instance(self):
+        async def go():
+            inst = instance()
+            await self.hv.start_instance(inst, [])
+            info = await self.hv.migration_info(inst)
+            await self.hv2.accept_instance(inst, info, "127.0.1.2")
+            await self.hv2.finalize_migration(inst, info, False)
+            self.assertEqual(os.listdir(self.paths2.fake_hv_dir), [])
+            self.assertEqual(await self.hv.list_instances(), [inst.name])
+        return run(go())
+
+    def test_migration_info_of_stopped_instance_fails(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv.migration_info(instance())
+            self.assertIn("not running on this node", str(ctx.exception))
+        return run(go())
+
+    def test_migrate_of_stopped_instance_fails(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError):
+                await self.hv.migrate_instance(instance(), "127.0.1.2", False)
+        return run(go())
+
+    def test_accept_refuses_instance_running_on_target(self):
+        async def go():
+            await self.hv2.start_instance(instance(), [])
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv2.accept_instance(instance(), "0\n128\n1\n", "127.0.1.2")
+            self.assertIn("already running on this node", str(ctx.exception))
+        return run(go())
+
+    def test_accept_refuses_garbage_info(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError):
+                await self.hv2.accept_instance(instance(), "not a state", "127.0.1.2")
+        return run(go())
+
+    def test_finalize_without_accept_fails(self):
+        async def go():
+            with self.assertRaises(errors.HypervisorError) as ctx:
+                await self.hv2.finalize_migration(instance(), "0\n128\n1\n", True)
+            self.assertIn("No incoming migration", str(ctx.exception))
+            await self.hv2.finalize_migration(instance(), "0\n128\n1\n", False)
+        return run(go())
 
 
 class ParameterTableTests(unittest.SynchronousTestCase):
