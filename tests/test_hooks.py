@@ -97,6 +97,17 @@ class HooksRunnerTests(unittest.TestCase):
     def test_failure_keeps_stdout_and_stderr(self):
         return defer.ensureDeferred(self._failure_keeps_stdout_and_stderr())
 
+    async def _missing_interpreter_fails_with_one_line(self):
+        write_script(self.pre_dir, "10-bad", "#!/nonexistent/sh\necho hi\n")
+        [[_, status, output]] = await self.run_pre()
+        self.assertEqual(status, HKR_FAIL)
+        self.assertTrue(output.startswith("Cannot execute %s/10-bad: " % self.pre_dir), output)
+        self.assertIn("No such file or directory", output)
+        self.assertNotIn("\n", output)
+
+    def test_missing_interpreter_fails_with_one_line(self):
+        return defer.ensureDeferred(self._missing_interpreter_fails_with_one_line())
+
     async def _output_is_cut_at_4096_bytes(self):
         write_script(self.pre_dir, "10-chatty",
                      "#!/bin/sh\nhead -c 100000 /dev/zero | tr '\\0' x\n")

@@ -21,6 +21,7 @@ HOOKS_PATH_ENV = "/sbin:/bin:/usr/sbin:/usr/bin"
 HOOK_TIMEOUT = 60
 HOOK_OUTPUT_LIMIT = 4096
 
+_EXEC_FAILED = b"Upon execvpe "
 _SCRIPT_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 _HPATH = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 
@@ -86,7 +87,7 @@ async def run_child(reactor: Any, argv: Sequence[str], env: Dict[str, str], time
                     cwd: str = "/", limit: Optional[int] = None) -> ChildResult:
     """Run ``argv`` with stdin from /dev/null; kill it after ``timeout`` seconds.
 
-    Raises OSError when the program cannot even be started.
+    Raises OSError when no process can be forked.
     """
     collector = _Collector(limit)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -116,8 +117,13 @@ async def run_child(reactor: Any, argv: Sequence[str], env: Dict[str, str], time
     code = getattr(reason, "exitCode", None)
     sig = getattr(reason, "signal", None)
     s = collector.streams
-    return ChildResult(code, sig, timed_out, bytes(s["out"]), bytes(s["err"]),
-                       bytes(s["both"]))
+    out, err, both = bytes(s["out"]), bytes(s["err"]), bytes(s["both"])
+    if code == 1 and err.startswith(_EXEC_FAILED):
+        # Twisted's forked child prints a traceback when exec fails (say a
+        # missing interpreter); its last line is all a user needs.
+        err = both = b"Cannot execute %s: %s" % (argv[0].encode(),
+                                                 err.strip().splitlines()[-1])
+    return ChildResult(code, sig, timed_out, out, err, both)
 
 
 def _check_names(hpath: str, phase: str) -> None:
