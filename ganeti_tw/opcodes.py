@@ -354,6 +354,7 @@ class OpInstanceCreate(OpCode):
         ("wait_for_sync", True, t_bool),
         ("ip_check", True, t_bool),
         ("name_check", True, t_bool),
+        ("no_install", False, t_bool),
         ("file_storage_dir", None, t_maybe(t_str)),
         ("file_driver", constants.FD_LOOP, t_elem_of(constants.FILE_DRIVERS)),
         ("src_node", None, t_maybe(t_nonempty_str)),
@@ -417,9 +418,15 @@ OpInstanceReboot = _instance_op(
     ("ignore_secondaries", False, t_bool))
 OpInstanceReinstall = _instance_op("OP_INSTANCE_REINSTALL",
                                    ("os_type", None, t_maybe(t_nonempty_str)))
-OpInstanceFailover = _instance_op("OP_INSTANCE_FAILOVER", ("ignore_consistency", False, t_bool))
+# Without mirroring there is no secondary: instances on shared storage move to
+# ``target_node`` or where ``iallocator`` says (Ganeti 2.6's parameters).
+OpInstanceFailover = _instance_op("OP_INSTANCE_FAILOVER", ("ignore_consistency", False, t_bool),
+                                  ("target_node", None, t_maybe(t_nonempty_str)),
+                                  ("iallocator", None, t_maybe(t_nonempty_str)))
 OpInstanceMigrate = _instance_op("OP_INSTANCE_MIGRATE", ("live", True, t_bool),
-                                 ("cleanup", False, t_bool))
+                                 ("cleanup", False, t_bool),
+                                 ("target_node", None, t_maybe(t_nonempty_str)),
+                                 ("iallocator", None, t_maybe(t_nonempty_str)))
 OpInstanceConsole = _instance_op("OP_INSTANCE_CONSOLE")
 OpInstanceActivateDisks = _instance_op("OP_INSTANCE_ACTIVATE_DISKS",
                                        ("ignore_size", False, t_bool))

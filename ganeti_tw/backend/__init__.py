@@ -7,7 +7,7 @@ are the server adapter's business (``rpc.server``).
 
 from typing import Any, Callable, Dict
 
-from ganeti_tw.backend import files, jobqueue, node
+from ganeti_tw.backend import files, hooks, iallocator, instance, jobqueue, node, osdefs
 from ganeti_tw.backend.context import NodeContext
 
 PROCEDURES: Dict[str, Callable[..., Any]] = {
@@ -24,6 +24,22 @@ PROCEDURES: Dict[str, Callable[..., Any]] = {
     "jobqueue_rename": jobqueue.rename,
     "jobqueue_purge": jobqueue.purge,
     "jobqueue_set_drain": jobqueue.set_drain,
+    "hooks_runner": hooks.hooks_runner,
+    "iallocator_runner": iallocator.iallocator_runner,
+    "os_diagnose": osdefs.os_diagnose,
+    "os_get": osdefs.os_get,
+    "instance_os_add": osdefs.instance_os_add,
+    "instance_run_rename": osdefs.instance_run_rename,
+    "os_export": osdefs.os_export,
+    "os_import": osdefs.os_import,
 }
+PROCEDURES.update((name, getattr(instance, name)) for name in (
+    "blockdev_create", "blockdev_remove", "blockdev_assemble", "blockdev_shutdown",
+    "blockdev_grow", "blockdev_find", "blockdev_rename", "file_storage_dir_create",
+    "file_storage_dir_remove", "file_storage_dir_rename", "storage_free", "instance_start",
+    "instance_shutdown", "instance_reboot", "instance_list", "instance_info",
+    "all_instances_info", "hypervisor_node_info", "hypervisor_validate_params",
+    "hypervisor_verify", "instance_console", "migration_info", "accept_instance",
+    "migrate_instance", "finalize_migration"))
 
 __all__ = ["NodeContext", "PROCEDURES"]

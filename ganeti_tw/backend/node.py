@@ -2,7 +2,7 @@
 
 import hashlib
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from twisted.internet import defer, endpoints, protocol, task
 
@@ -34,8 +34,12 @@ def storage_dir(ctx: NodeContext) -> str:
     return ctx.paths.under_root(cluster_path)
 
 
-def node_info(ctx: NodeContext) -> Dict[str, Any]:
-    """Memory (MiB), CPUs, boot id and storage of this node (spec 1.3 node_info)."""
+async def node_info(ctx: NodeContext, hypervisor: Optional[str] = None) -> Dict[str, Any]:
+    """Memory (MiB), CPUs, boot id and storage of this node (spec 1.3 node_info).
+
+    With ``hypervisor`` its view of memory and CPUs wins (the fake one, for
+    instance, counts its instances' memory as used).
+    """
     mem = _meminfo()
     free = mem.get("MemFree", 0) + mem.get("Buffers", 0) + mem.get("Cached", 0)
     path = storage_dir(ctx)
@@ -45,13 +49,17 @@ def node_info(ctx: NodeContext) -> Dict[str, Any]:
     with open("/proc/sys/kernel/random/boot_id") as fh:
         bootid = fh.read().strip()
     cpus = os.cpu_count() or 1
-    return {
+    info = {
         "memory_total": mem.get("MemTotal", 0), "memory_free": free,
         "memory_dom0": mem.get("MemTotal", 0) - free,
         "cpu_total": cpus, "cpu_nodes": 1, "cpu_sockets": 1, "bootid": bootid,
         "vg_size": st.f_blocks * st.f_frsize // (1024 * 1024),
         "vg_free": st.f_bavail * st.f_frsize // (1024 * 1024),
     }
+    if hypervisor:
+        from ganeti_tw.backend.instance import hypervisor_node_info
+        info.update(await hypervisor_node_info(ctx, hypervisor))
+    return info
 
 
 def _sha1(path: str) -> Any:

@@ -4,6 +4,14 @@ from ganeti_tw.cmdlib.cluster import (
     LUClusterConfigQuery, LUClusterDestroy, LUClusterQuery, LUClusterRedistConf,
     LUClusterSetParams, LUClusterVerify)
 from ganeti_tw.cmdlib.node import LUNodeAdd, LUNodeQuery, LUNodeRemove, LUNodeSetParams
+from ganeti_tw.cmdlib.allocator import LUTestAllocator
+from ganeti_tw.cmdlib.instance import (
+    LUInstanceConsole, LUInstanceCreate, LUInstanceReboot, LUInstanceReinstall, LUInstanceRemove,
+    LUInstanceRename, LUInstanceShutdown, LUInstanceStartup)
+from ganeti_tw.cmdlib.instance_migration import LUInstanceFailover, LUInstanceMigrate
+from ganeti_tw.cmdlib.instance_set_params import LUInstanceSetParams
+from ganeti_tw.cmdlib.instance_storage import (
+    LUInstanceActivateDisks, LUInstanceDeactivateDisks, LUInstanceGrowDisk)
 from ganeti_tw.cmdlib.test import LUTestDelay
 
 LU_FOR_OPCODE = {
@@ -18,4 +26,19 @@ LU_FOR_OPCODE = {
     "OP_NODE_QUERY": LUNodeQuery,
     "OP_NODE_SET_PARAMS": LUNodeSetParams,
     "OP_TEST_DELAY": LUTestDelay,
+    "OP_TEST_ALLOCATOR": LUTestAllocator,
+    "OP_INSTANCE_CREATE": LUInstanceCreate,
+    "OP_INSTANCE_REMOVE": LUInstanceRemove,
+    "OP_INSTANCE_STARTUP": LUInstanceStartup,
+    "OP_INSTANCE_SHUTDOWN": LUInstanceShutdown,
+    "OP_INSTANCE_REBOOT": LUInstanceReboot,
+    "OP_INSTANCE_REINSTALL": LUInstanceReinstall,
+    "OP_INSTANCE_RENAME": LUInstanceRename,
+    "OP_INSTANCE_CONSOLE": LUInstanceConsole,
+    "OP_INSTANCE_FAILOVER": LUInstanceFailover,
+    "OP_INSTANCE_MIGRATE": LUInstanceMigrate,
+    "OP_INSTANCE_SET_PARAMS": LUInstanceSetParams,
+    "OP_INSTANCE_ACTIVATE_DISKS": LUInstanceActivateDisks,
+    "OP_INSTANCE_DEACTIVATE_DISKS": LUInstanceDeactivateDisks,
+    "OP_INSTANCE_GROW_DISK": LUInstanceGrowDisk,
 }

@@ -1,6 +1,6 @@
 """The logical unit base class: the phases every opcode goes through."""
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ganeti_tw import constants as C
 
@@ -13,6 +13,10 @@ class LogicalUnit:
     the work and returns the opcode's result.
     """
 
+    # hooks directory name (spec 12.2), None for no hooks, and the object type
+    HPATH: Optional[str] = None
+    HTYPE: str = C.HTYPE_CLUSTER
+
     def __init__(self, context: Any, op: Any, feedback: Callable[[str, Any], None]):
         self.context = context
         self.cfg = context.cfg
@@ -22,6 +26,9 @@ class LogicalUnit:
         self.owner: Any = None  # the lock owner, set by the processor
         self.needed_locks: Dict[int, Any] = {}
         self.share_locks: Dict[int, bool] = {}
+        # locks created held (instance add) and deleted after success (remove)
+        self.add_locks: Dict[int, List[str]] = {}
+        self.remove_locks: Dict[int, List[str]] = {}
 
     def check_arguments(self) -> None:
         """Syntactic checks beyond the opcode's types."""
@@ -37,6 +44,11 @@ class LogicalUnit:
 
     async def exec(self) -> Any:
         raise NotImplementedError
+
+    def build_hooks_env(self) -> Tuple[Dict[str, Any], List[str], List[str]]:
+        """(environment without the GANETI_ prefix, pre-phase nodes, post-phase nodes)."""
+        master = [self.cfg.master_node()]
+        return {}, master, master
 
     # feedback (spec 4.3 conventions) --------------------------------------------
 

@@ -166,7 +166,8 @@ class LUNodeQuery(LogicalUnit):
         fields = self.op.output_fields
         live: Dict[str, Any] = {}
         if any(f in LIVE_FIELDS for f in fields):
-            results = await self.rpc.call(self.nodes, "node_info", [], timeout=15)
+            results = await self.rpc.call(self.nodes, "node_info",
+                                          [self.cfg.cluster.default_hypervisor], timeout=15)
             live = {name: r.data for name, r in results.items() if not r.failed}
         rows = []
         for name in utils.nice_sort(self.nodes):

@@ -1,0 +1,180 @@
+"""Moving instances between nodes: failover and live migration (spec 9.4, 9.5).
+
+This version has no mirrored disks: only templates whose disks every node
+sees (sharedfile) can move, to ``target_node`` or where an iallocator says.
+"""
+
+from typing import Any, Dict, List, Tuple
+
+from ganeti_tw import constants as C, errors, iallocator
+from ganeti_tw.cmdlib.allocator import run_allocator
+from ganeti_tw.cmdlib.instance_utils import InstanceLU
+from ganeti_tw.locking import ALL_SET, LEVEL_NODE
+from ganeti_tw.storage import templates
+
+
+class _MoveLU(InstanceLU):
+    """Shared checks of failover and migrate: template, target, memory."""
+
+    ACTION = ""
+
+    def declare_locks(self, level: int) -> None:
+        if level != LEVEL_NODE:
+            return
+        if self.op.iallocator:
+            self.needed_locks[LEVEL_NODE] = ALL_SET
+        else:
+            nodes = self._instance().all_nodes
+            if self.op.target_node:
+                self.op.target_node = self.expand_node(self.op.target_node)
+                nodes = nodes + [self.op.target_node]
+            self.needed_locks[LEVEL_NODE] = sorted(set(nodes))
+
+    def build_hooks_env(self) -> Tuple[Dict[str, Any], List[str], List[str]]:
+        env, _, _ = super().build_hooks_env()
+        env["NEW_PRIMARY"] = self.target or ""
+        env["OLD_PRIMARY"] = self.instance.primary_node
+        nodes = list(dict.fromkeys([self.cfg.master_node(), self.instance.primary_node]
+                                   + ([self.target] if self.target else [])))
+        return env, nodes, nodes
+
+    async def check_prereq(self) -> None:
+        await super().check_prereq()
+        instance = self.instance
+        self.target = None
+        template = templates.get_template(instance.disk_template)
+        if not template.can_failover:
+            raise errors.OpPrereqError(
+                "Instance %s has disk template %s: its disks exist on one node only, so it "
+                "can't %s (use the sharedfile template)" % (instance.name,
+                                                            instance.disk_template,
+                                                            self.ACTION))
+        if (self.op.target_node is None) == (self.op.iallocator is None):
+            raise errors.OpPrereqError("Give exactly one of a target node and an iallocator "
+                                       "to %s %s" % (self.ACTION, instance.name))
+        target = self.op.target_node
+        if self.op.iallocator:
+            beparams = self.cfg.cluster.fill_beparams(instance)
+            request = iallocator.allocate_request(
+                instance.name, instance.disk_template, list(instance.tags), instance.os,
+                beparams[C.BE_VCPUS], beparams[C.BE_MEMORY],
+                [{"size": d.size, "mode": d.mode} for d in instance.disks],
+                [n.to_dict() for n in instance.nics], instance.hypervisor, 1)
+            target = (await run_allocator(self, self.op.iallocator, request, 1))[0]
+        if target == instance.primary_node:
+            raise errors.OpPrereqError("Instance %s is already on node %s"
+                                       % (instance.name, target))
+        if self.cfg.get_node(target) is None:
+            raise errors.OpPrereqError("Node '%s' is unknown" % target)
+        self.target = target
+        self.check_node_usable(target)
+
+    async def check_target_memory(self) -> None:
+        instance = self.instance
+        memory = self.cfg.cluster.fill_beparams(instance)[C.BE_MEMORY]
+        await self.check_free_memory(self.target, memory, "%s of instance %s"
+                                     % (self.ACTION, instance.name), instance.hypervisor)
+
+    async def set_primary(self, node: str) -> None:
+        self.instance.primary_node = node
+        self.instance.serial_no += 1
+        self.cfg.cluster.serial_no += 1
+        await self.context.save_config()
+
+
+class LUInstanceFailover(_MoveLU):
+    """Stop on the source, start on the target; the admin state is kept."""
+
+    HPATH = "instance-failover"
+    ACTION = "fail over"
+
+    def hooks_env(self) -> Dict[str, Any]:
+        return {"IGNORE_CONSISTENCY": self.op.ignore_consistency}
+
+    async def check_prereq(self) -> None:
+        await super().check_prereq()
+        if self.instance.admin_up:
+            await self.check_target_memory()
+
+    async def exec(self) -> Any:
+        instance = self.instance
+        source = instance.primary_node
+        self.feedback("* shutting down instance %s on source node %s" % (instance.name, source))
+        result = await self.rpc.call_one(source, "instance_shutdown", [self.wire(instance)])
+        if result.failed:
+            if not self.op.ignore_consistency:
+                result.raise_on_error("Shutting down instance %s on node %s"
+                                      % (instance.name, source))
+            self.log_warning("Could not shutdown instance %s on node %s (%s); proceeding, make "
+                             "sure the node is down" % (instance.name, source, result.fail_msg))
+        await self.shutdown_disks(instance)
+        await self.set_primary(self.target)
+        if instance.admin_up:
+            self.feedback("* starting the instance on the target node %s" % self.target)
+            await self.start_instance(instance)
+        return None
+
+
+class LUInstanceMigrate(_MoveLU):
+    """Move a running instance without stopping it (``--cleanup`` repairs a broken one)."""
+
+    HPATH = "instance-migrate"
+    ACTION = "migrate"
+
+    def hooks_env(self) -> Dict[str, Any]:
+        return {"MIGRATE_LIVE": self.op.live, "MIGRATE_CLEANUP": self.op.cleanup}
+
+    async def check_prereq(self) -> None:
+        await super().check_prereq()
+        if self.op.cleanup:
+            return
+        self.check_node_online(self.instance.primary_node)
+        if not await self.is_running(self.instance):
+            raise errors.OpPrereqError("Instance %s is not running, can't migrate it (use "
+                                       "failover)" % self.instance.name)
+        await self.check_target_memory()
+
+    async def exec(self) -> Any:
+        if self.op.cleanup:
+            return await self._cleanup()
+        instance = self.instance
+        source, target = instance.primary_node, self.target
+        data = self.wire(instance)
+        info = (await self.rpc.call_one(source, "migration_info", [data])).raise_on_error(
+            "Gathering migration information")
+        self.feedback("* preparing %s to accept the instance" % target)
+        result = await self.rpc.call_one(target, "accept_instance",
+                                         [data, info, self.cfg.get_node(target).secondary_ip])
+        result.raise_on_error("Preparing node %s to accept the instance" % target)
+        self.feedback("* migrating instance to %s" % target)
+        result = await self.rpc.call_one(source, "migrate_instance",
+                                         [data, self.cfg.get_node(target).secondary_ip,
+                                          self.op.live])
+        if result.failed:
+            abort = await self.rpc.call_one(target, "finalize_migration", [data, info, False])
+            if abort.failed:
+                self.log_warning("Could not clean up the target node %s: %s"
+                                 % (target, abort.fail_msg))
+            result.raise_on_error("Migrating instance %s" % instance.name)
+        await self.set_primary(target)
+        result = await self.rpc.call_one(target, "finalize_migration", [data, info, True])
+        result.raise_on_error("Finalizing the migration on %s (run migrate --cleanup)" % target)
+        self.feedback("* done")
+        return None
+
+    async def _cleanup(self) -> Any:
+        """Find where the instance runs after an interrupted migration and fix the config."""
+        instance = self.instance
+        nodes = [instance.primary_node, self.target]
+        found = [n for n in nodes if await self.is_running(instance, n)]
+        if len(found) != 1:
+            raise errors.OpExecError("Instance %s runs on %s; cannot tell which copy is right, "
+                                     "please investigate by hand"
+                                     % (instance.name, " and ".join(found) or "no node"))
+        if found[0] != instance.primary_node:
+            self.feedback("* instance runs on the target node %s, updating the configuration"
+                          % found[0])
+            await self.set_primary(found[0])
+        else:
+            self.feedback("* instance runs on its primary node, nothing to fix")
+        return None
