@@ -29,6 +29,7 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
                  mac_prefix: str = constants.DEFAULT_MAC_PREFIX,
                  default_bridge: str = constants.DEFAULT_BRIDGE,
                  file_storage_dir: str = "/srv/ganeti/file-storage",
+                 shared_file_storage_dir: str = "/srv/ganeti/shared-file-storage",
                  enabled_hypervisors: Optional[List[str]] = None,
                  default_hypervisor: Optional[str] = None,
                  hvparams: Optional[Dict[str, dict]] = None,
@@ -51,8 +52,8 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
     if default_hv not in enabled:
         raise errors.OpPrereqError("Default hypervisor %s is not among the enabled ones (%s)"
                                    % (default_hv, ", ".join(enabled)))
-    if not os.path.isabs(file_storage_dir):
-        raise errors.OpPrereqError("The file storage directory must be an absolute path")
+    if not (os.path.isabs(file_storage_dir) and os.path.isabs(shared_file_storage_dir)):
+        raise errors.OpPrereqError("The file storage directories must be absolute paths")
     if not isinstance(candidate_pool_size, int) or candidate_pool_size < 1:
         raise errors.OpPrereqError("The candidate pool size must be at least 1")
     opcodes.check_beparams(beparams or {})
@@ -65,7 +66,8 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
         default_hypervisor=default_hv, enabled_hypervisors=enabled,
         hvparams={hv: dict((hvparams or {}).get(hv, {})) for hv in constants.HYPER_TYPES},
         beparams={constants.PP_DEFAULT: be}, candidate_pool_size=candidate_pool_size,
-        file_storage_dir=file_storage_dir, noded_port=noded_port, ctime=now, mtime=now)
+        file_storage_dir=file_storage_dir, shared_file_storage_dir=shared_file_storage_dir,
+        noded_port=noded_port, ctime=now, mtime=now)
     master = objects.Node(name=hostname, primary_ip=primary_ip, secondary_ip=secondary_ip,
                           master_candidate=True, ctime=now, mtime=now)
     data = objects.ConfigData(cluster=cluster, nodes={hostname: master})

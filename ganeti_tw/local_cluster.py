@@ -83,7 +83,10 @@ class LocalCluster:
             self._prepare_root(index)
         self.gnt("gnt-cluster", "init", "--primary-ip", self.ip(1),
                  "--master-ip", "%s%d" % (self.base_ip, 254), "--master-netdev", "lo",
-                 "--enabled-hypervisors", "fake", CLUSTER_NAME)
+                 "--enabled-hypervisors", "fake",
+                 # one directory every node "mounts": what makes failover possible
+                 "--shared-file-storage-dir", os.path.join(self.directory, "shared-file-storage"),
+                 CLUSTER_NAME)
         for index in range(2, self.count + 1):
             self.add_node(index)
 

@@ -93,7 +93,7 @@ class Node(ConfigObject):
 
 
 class NIC(ConfigObject):
-    FIELD_TYPES = {"mac": str, "ip": str, "bridge": str}
+    FIELD_TYPES = {"mac": str, "bridge": str}
     FIELDS = {"mac": None, "ip": None, "bridge": None}
 
 
@@ -107,7 +107,7 @@ class Disk(ConfigObject):
 
 class Instance(ConfigObject):
     FIELD_TYPES = {"name": str, "primary_node": str, "os": str, "hypervisor": str,
-                   "disk_template": str, "network_port": int}
+                   "disk_template": str}
     FIELDS = {
         "name": None, "primary_node": None, "os": None, "hypervisor": None,
         "hvparams": {}, "beparams": {}, "admin_up": False, "nics": [], "disks": [],

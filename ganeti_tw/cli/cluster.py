@@ -30,7 +30,8 @@ def init(opts: Any) -> int:
         opts.paths, opts.cluster_name, master_ip=opts.master_ip, primary_ip=opts.primary_ip,
         secondary_ip=opts.secondary_ip, master_netdev=opts.master_netdev,
         mac_prefix=opts.mac_prefix or C.DEFAULT_MAC_PREFIX, default_bridge=opts.bridge,
-        file_storage_dir=opts.file_storage_dir, enabled_hypervisors=enabled,
+        file_storage_dir=opts.file_storage_dir,
+        shared_file_storage_dir=opts.shared_file_storage_dir, enabled_hypervisors=enabled,
         default_hypervisor=opts.default_hypervisor, hvparams=hvparams,
         beparams=opts.backend_parameters, candidate_pool_size=opts.candidate_pool_size)
     print("Cluster %s initialised; master node is %s" % (opts.cluster_name, master))
@@ -100,6 +101,7 @@ def info(opts: Any) -> int:
     print("  - default bridge: %s" % data["default_bridge"])
     print("  - lvm volume group: %s" % (data["volume_group_name"] or "(disabled)"))
     print("  - file storage path: %s" % data["file_storage_dir"])
+    print("  - shared file storage path: %s" % data["shared_file_storage_dir"])
     print("  - MAC prefix: %s" % data["mac_prefix"])
     print("Default instance parameters:")
     for group, params in sorted(data["beparams"].items()):
@@ -166,6 +168,8 @@ def build_parser() -> Parser:
                    help="interface carrying the master IP")
     p.add_argument("--file-storage-dir", default="/srv/ganeti/file-storage",
                    help="where file-based disks live")
+    p.add_argument("--shared-file-storage-dir", default="/srv/ganeti/shared-file-storage",
+                   help="where sharedfile disks live: a directory every node mounts")
     p.add_argument("--enabled-hypervisors", help="comma-separated list of hypervisors")
     p.add_argument("-t", "--default-hypervisor", help="default hypervisor (must be enabled)")
     p.add_argument("-H", "--hypervisor-parameters", action="append", type=ident_keyval_arg,

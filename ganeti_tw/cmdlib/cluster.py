@@ -33,6 +33,7 @@ def cluster_info(context: Any) -> Dict[str, Any]:
         "master_ip": cluster.master_ip,
         "volume_group_name": cluster.volume_group_name,
         "file_storage_dir": cluster.file_storage_dir,
+        "shared_file_storage_dir": cluster.shared_file_storage_dir,
         "mac_prefix": cluster.mac_prefix,
         "tags": list(cluster.tags),
         "serial_no": cluster.serial_no,

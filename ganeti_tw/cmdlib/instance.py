@@ -346,6 +346,14 @@ class LUInstanceRename(InstanceLU):
     """Rename a stopped instance; holds the BGL exclusively, so it declares no locks."""
 
     HPATH = "instance-rename"
+    LOCK_NODES = False
+
+    async def _rename_dir(self, instance: objects.Instance, old: str, new: str) -> None:
+        result = await self.rpc.call_one(
+            instance.primary_node, "file_storage_dir_rename",
+            [instance.disks[0].dev_type, storage_base(self.cfg, instance.disk_template),
+             old, new])
+        result.raise_on_error("Renaming the storage directory %s" % old)
 
     def expand_names(self) -> None:
         self.instance_name = self.cfg.expand_instance_name(self.op.instance_name)
@@ -369,26 +377,29 @@ class LUInstanceRename(InstanceLU):
         cfg, instance = self.cfg, self.instance
         old, new = instance.name, self.op.new_name
         old_dir = instance_dir(instance)
+        new_dir = old_dir and old_dir.rsplit("/", 1)[0] + "/" + new
         if old_dir:
-            new_dir = old_dir.rsplit("/", 1)[0] + "/" + new
-            result = await self.rpc.call_one(
-                instance.primary_node, "file_storage_dir_rename",
-                [instance.disks[0].dev_type, storage_base(cfg, instance.disk_template),
-                 old_dir, new_dir])
-            result.raise_on_error("Renaming the storage directory of %s" % old)
-            for disk in instance.disks:
+            await self._rename_dir(instance, old_dir, new_dir)
+        try:
+            for disk in instance.disks if old_dir else []:
                 disk.logical_id = [disk.logical_id[0],
                                    new_dir + disk.logical_id[1][len(old_dir):]]
+            del cfg.data.instances[old]
+            instance.name = new
+            instance.serial_no += 1
+            cfg.data.instances[new] = instance
+            cfg.cluster.serial_no += 1
+            await self.context.save_config()
+        except errors.GenericError:
+            if old_dir:
+                await self._rename_dir(instance, new_dir, old_dir)
+            raise
+        instance = self.instance = cfg.get_instance(new)
+        # Holding the BGL exclusively, no other job can wait for these locks.
         glm = self.context.glm
         await glm.acquire(self.owner, LEVEL_INSTANCE, [old])
         await glm.remove(self.owner, LEVEL_INSTANCE, [old])
         await glm.add(self.owner, LEVEL_INSTANCE, [new])
-        del cfg.data.instances[old]
-        instance.name = new
-        instance.serial_no += 1
-        cfg.data.instances[new] = instance
-        cfg.cluster.serial_no += 1
-        await self.context.save_config()
         if instance.disks:
             paths = [p for _, _, p in await self.assemble_disks(instance)]
             try:
