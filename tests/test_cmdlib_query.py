@@ -1,4 +1,4 @@
-"""Instance query logical units, driven phase by phase on a real config."""
+"""Instance query and tag logical units, driven phase by phase on a real config."""
 
 import os
 import tempfile
@@ -9,6 +9,7 @@ from twisted.trial import unittest
 
 from ganeti_tw import config, constants as C, errors, mcpu, objects, opcodes
 from ganeti_tw.cmdlib.instance_query import LUInstanceQuery, LUInstanceQueryData
+from ganeti_tw.cmdlib.tags import LUTagsDel, LUTagsGet, LUTagsSearch, LUTagsSet
 from ganeti_tw.locking import LEVEL_INSTANCE, LEVEL_NODE, LockManager
 from ganeti_tw.rpc.client import OFFLINE_MSG, RpcResult
 
@@ -356,3 +357,97 @@ class InstanceQueryDataTests(LUTestCase):
                          {LEVEL_INSTANCE: (["inst5"], True),
                           LEVEL_NODE: (["node2.example.com"], True)})
 
+
+def tags_op(op_class: type, kind: str, name: Optional[str] = None,
+            tags: Optional[List[str]] = None) -> opcodes.OpCode:
+    params: Dict[str, Any] = {"kind": kind, "name": name}
+    if tags is not None:
+        params["tags"] = tags
+    return op_class(**params)
+
+
+class TagsTests(LUTestCase):
+    def get(self, kind: str, name: Optional[str] = None) -> List[str]:
+        return self.run_lu(LUTagsGet, tags_op(opcodes.OpTagsGet, kind, name))
+
+    def test_get_each_kind_with_short_names(self):
+        self.assertEqual(self.get(C.TAG_CLUSTER), ["prod"])
+        self.assertEqual(self.get(C.TAG_NODE, "node1"), ["master"])
+        self.assertEqual(self.get(C.TAG_NODE, "node2"), [])
+        self.assertEqual(self.get(C.TAG_INSTANCE, "inst1"), ["db", "web"])
+
+    def test_get_unknown_object(self):
+        self.run_lu_fails(LUTagsGet, tags_op(opcodes.OpTagsGet, C.TAG_INSTANCE, "nosuch"),
+                          errors.OpPrereqError)
+
+    def test_set_adds_sorted_without_duplicates_and_bumps_the_object_serial(self):
+        cluster_serial = self.cfg.cluster.serial_no
+        self.run_lu(LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_NODE, "node2",
+                                       ["zz", "aa", "zz"]))
+        self.run_lu(LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_NODE, "node2", ["mm", "aa"]))
+        saved = config.load_config(self.path)
+        node = saved.nodes["node2.example.com"]
+        self.assertEqual((node.tags, node.serial_no), (["aa", "mm", "zz"], 3))
+        self.assertEqual(saved.cluster.serial_no, cluster_serial)
+        self.assertEqual(self.context.saves, 2)
+
+    def test_set_cluster_tags_bumps_the_cluster_serial(self):
+        serial = self.cfg.cluster.serial_no
+        self.run_lu(LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_CLUSTER, None, ["a:b"]))
+        saved = config.load_config(self.path).cluster
+        self.assertEqual((saved.tags, saved.serial_no), (["a:b", "prod"], serial + 1))
+
+    def test_set_instance_tags(self):
+        self.run_lu(LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_INSTANCE, "inst10", ["x"]))
+        inst = config.load_config(self.path).instances["inst10.example.com"]
+        self.assertEqual((inst.tags, inst.serial_no), (["x"], 2))
+
+    def test_set_refuses_more_than_the_maximum(self):
+        node = self.cfg.get_node("node1")
+        node.tags = ["t%d" % i for i in range(C.MAX_TAGS_PER_OBJ - 1)]
+        op = tags_op(opcodes.OpTagsSet, C.TAG_NODE, "node1", ["t0", "new1", "new2"])
+        message = self.run_lu_fails(LUTagsSet, op, errors.TagError)
+        self.assertIn("Too many tags", message)
+        self.assertEqual(len(node.tags), C.MAX_TAGS_PER_OBJ - 1)
+        self.assertEqual(self.context.saves, 0)
+        op = tags_op(opcodes.OpTagsSet, C.TAG_NODE, "node1", ["t0", "new1"])
+        self.run_lu(LUTagsSet, op)
+        self.assertEqual(len(node.tags), C.MAX_TAGS_PER_OBJ)
+
+    def test_del_removes_and_bumps_serial(self):
+        self.run_lu(LUTagsDel, tags_op(opcodes.OpTagsDel, C.TAG_INSTANCE, "inst1", ["web"]))
+        inst = config.load_config(self.path).instances["inst1"]
+        self.assertEqual((inst.tags, inst.serial_no), (["db"], 4))
+
+    def test_del_of_missing_tags_lists_them_and_changes_nothing(self):
+        op = tags_op(opcodes.OpTagsDel, C.TAG_INSTANCE, "inst1", ["web", "zz", "aa"])
+        self.assertEqual(self.run_lu_fails(LUTagsDel, op, errors.TagError),
+                         "Tag(s) 'aa', 'zz' not found")
+        self.assertEqual(self.cfg.get_instance("inst1").tags, ["db", "web"])
+        self.assertEqual(self.context.saves, 0)
+
+    def test_search_is_unanchored_over_every_object(self):
+        search = opcodes.OpTagsSearch(pattern="as|eb")
+        self.assertEqual(self.run_lu(LUTagsSearch, search),
+                         [["/instances/inst1", "web"], ["/instances/inst5", "web"],
+                          ["/nodes/node1", "master"]])
+        self.assertEqual(self.run_lu(LUTagsSearch, opcodes.OpTagsSearch(pattern="^pro")),
+                         [["/cluster", "prod"]])
+        self.assertEqual(self.run_lu(LUTagsSearch, opcodes.OpTagsSearch(pattern="nomatch")),
+                         [])
+
+    def test_locks_per_kind(self):
+        cases = [
+            (LUTagsGet, tags_op(opcodes.OpTagsGet, C.TAG_NODE, "node2"),
+             {LEVEL_NODE: (["node2.example.com"], True)}),
+            (LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_NODE, "node2", ["a"]),
+             {LEVEL_NODE: (["node2.example.com"], False)}),
+            (LUTagsDel, tags_op(opcodes.OpTagsDel, C.TAG_INSTANCE, "inst1", ["a"]),
+             {LEVEL_INSTANCE: (["inst1"], False)}),
+            (LUTagsGet, tags_op(opcodes.OpTagsGet, C.TAG_INSTANCE, "inst1"),
+             {LEVEL_INSTANCE: (["inst1"], True)}),
+            (LUTagsSet, tags_op(opcodes.OpTagsSet, C.TAG_CLUSTER, None, ["a"]), {}),
+            (LUTagsSearch, opcodes.OpTagsSearch(pattern="a"), {}),
+        ]
+        for lu_class, op, expected in cases:
+            self.assertEqual(self.acquired_locks(lu_class, op), expected, op.summary())
