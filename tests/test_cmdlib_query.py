@@ -324,7 +324,8 @@ class InstanceQueryDataTests(LUTestCase):
                  "ldisk": False}
         self.context.rpc.devices["%s/inst1/disk0" % FILE_DIR] = found
         data = self.query_data(["inst1", "inst4"])
-        self.assertEqual([d["pstatus"] for d in data["inst1"]["disks"]], [found, None])
+        self.assertEqual([d["pstatus"] for d in data["inst1"]["disks"]],
+                         [["/x/disk0", None, None, None, None, False, False], None])
         self.assertEqual((data["inst1"]["run_state"], data["inst4"]["run_state"]),
                          ("up", "down"))
         self.assertEqual(data["inst4"]["config_state"], "up")

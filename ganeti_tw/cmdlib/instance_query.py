@@ -134,6 +134,19 @@ def field_getter(field: str) -> Optional[Getter]:
     return None
 
 
+def device_status(found: Optional[Dict[str, Any]]) -> Optional[List[Any]]:
+    """A ``blockdev_find`` answer in the opcode's form (spec 5.3, as in Ganeti 2.0).
+
+    ``[dev_path, major, minor, sync_percent, estimated_time, degraded, ldisk]``;
+    None when the device is not active. File disks have no numbers nor sync.
+    """
+    if found is None:
+        return None
+    return [found["dev_path"], found.get("major"), found.get("minor"),
+            found.get("sync_percent"), found.get("estimated_time"), found["degraded"],
+            found["ldisk"]]
+
+
 class _InstanceSelection(LogicalUnit):
     """Selects instances by (short) name, all if none given, optionally share-locked."""
 
@@ -237,7 +250,7 @@ class LUInstanceQueryData(_InstanceSelection):
 
     async def _disk_status(self, inst: objects.Instance, disk: objects.Disk,
                            ask_node: bool) -> Dict[str, Any]:
-        """One disk status tree; ``pstatus`` is the primary's ``blockdev_find`` answer."""
+        """One disk status tree; ``pstatus`` is the primary's view of the device."""
         pstatus = None
         if ask_node:
             result = await self.rpc.call_one(inst.primary_node, "blockdev_find",
@@ -246,7 +259,7 @@ class LUInstanceQueryData(_InstanceSelection):
                 self.log_warning("Cannot find disk %s of instance %s on node %s: %s"
                                  % (disk.iv_name, inst.name, inst.primary_node, result.fail_msg))
             else:
-                pstatus = result.data
+                pstatus = device_status(result.data)
         return {
             "iv_name": disk.iv_name,
             "dev_type": disk.dev_type,
