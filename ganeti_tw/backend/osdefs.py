@@ -39,8 +39,8 @@ class InvalidOS(errors.OpPrereqError):
     """An OS definition is missing or broken; ``reason`` says why."""
 
     def __init__(self, name: str, path: Optional[str], reason: str):
-        where = " (path: %s)" % path if path else ""
-        super().__init__("OS '%s' is not valid on this node%s: %s" % (name, where, reason))
+        # callers name the OS and the node; the message adds only what they lack
+        super().__init__(reason + (" (path: %s)" % path if path else ""))
         self.name = name
         self.path = path
         self.reason = reason
@@ -251,7 +251,9 @@ async def run_os_script(ctx: NodeContext, os_obj: OSDefinition, script: str,
 
     def open_fd(path: str, flags: int) -> int:
         try:
-            os.makedirs(ctx.paths.os_log_dir, mode=0o750, exist_ok=True)
+            if not os.path.isdir(ctx.paths.os_log_dir):
+                os.makedirs(ctx.paths.os_log_dir, exist_ok=True)
+                os.chmod(ctx.paths.os_log_dir, 0o750)  # spec 10; not the daemon's umask
             fds.append(os.open(path, flags, 0o640))
         except OSError as err:
             raise errors.OpExecError("OS %s script on node %s: cannot open %s: %s"
