@@ -7,6 +7,7 @@ from typing import Any, List, Optional
 from ganeti_tw import constants as C, opcodes, ssconf
 from ganeti_tw.cli import (Parser, UsageError, add_submit_option, get_client, ident_keyval_arg,
                            keyval_arg, make_parser, run, submit_one)
+from ganeti_tw.cli.tags import add_tag_commands
 
 
 def init(opts: Any) -> int:
@@ -208,6 +209,8 @@ def build_parser() -> Parser:
     p = sub.add_parser("queue", help="drain, undrain or inspect the job queue")
     p.add_argument("action", choices=["drain", "undrain", "info"])
     p.set_defaults(func=queue)
+
+    add_tag_commands(sub, C.TAG_CLUSTER)
     return parser
 
 

@@ -7,10 +7,11 @@ import subprocess
 import tarfile
 from typing import Any, List, Optional
 
-from ganeti_tw import errors, opcodes
+from ganeti_tw import constants as C, errors, opcodes
 from ganeti_tw.cli import (Parser, UsageError, add_list_options, add_submit_option, bool_arg,
                            generate_table, get_client, make_parser, run, selected_fields,
                            submit_one)
+from ganeti_tw.cli.tags import add_tag_commands
 from ganeti_tw.paths import Paths
 
 DEFAULT_FIELDS = ["name", "dtotal", "dfree", "mtotal", "mnode", "mfree", "pinst_cnt",
@@ -199,6 +200,8 @@ def build_parser() -> Parser:
                    help="demote a candidate even if too few would remain")
     add_submit_option(p)
     p.set_defaults(func=modify)
+
+    add_tag_commands(sub, C.TAG_NODE)
     return parser
 
 
