@@ -68,6 +68,9 @@ VALUE_DEFAULT = "default"
 HTS_REQ_PORT = frozenset([HT_XEN_HVM, HT_KVM])
 LAST_PORT = 14999
 
+# status text of a valid OS in os_diagnose (Ganeti's); otherwise it is the reason
+OS_VALID_STATUS = "OK"
+
 # Tags (spec 5.4)
 TAG_CLUSTER = "cluster"
 TAG_NODE = "node"
@@ -89,6 +92,10 @@ HOOKS_PHASE_POST = "post"
 HTYPE_CLUSTER = "CLUSTER"
 HTYPE_NODE = "NODE"
 HTYPE_INSTANCE = "INSTANCE"
+# per-script results on the wire (Ganeti's values)
+HKR_SKIP = 0
+HKR_FAIL = 1
+HKR_SUCCESS = 2
 
 # Job queue (spec 4.6)
 JOB_QUEUE_SIZE_HARD_LIMIT = 5000

@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from twisted.logger import Logger
 
 from ganeti_tw import constants, errors
-from ganeti_tw.backend.hooks import HKR_FAIL
+from ganeti_tw.constants import HKR_FAIL
 
 log = Logger()
 

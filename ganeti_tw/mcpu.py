@@ -65,7 +65,7 @@ class Processor:
             await self._hooks_master(lu).run_pre()
         result = await lu.exec()
         if lu.HPATH:
-            await self._hooks_master(lu).run_post()
+            result = lu.hooks_callback(await self._hooks_master(lu).run_post(), result)
         if self.context.cfg.data.serial_no != serial:
             await self._hooks_master(lu).run_config_update()
         return result

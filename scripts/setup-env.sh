@@ -3,12 +3,16 @@ if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryp
     python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 fi
 # man-db/groff render the man pages (a test checks them); openssh-client adds nodes
-# over ssh, and the ssh node-setup test runs its own sshd on a loopback address.
+# over ssh, and the ssh node-setup test runs its own sshd on a loopback address;
+# e2fsprogs builds our tiny OS's image; ganeti-os-noop is Ganeti's own OS
+# definition from Debian, which the tests install instances with.
 missing=""
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+[ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
+[ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # no service may start: policy-rc.d refuses it for the time of the install
     own_policy=""

@@ -10,7 +10,8 @@ from twisted.trial import unittest
 from ganeti_tw import errors, hooks
 from ganeti_tw.backend import hooks as backend_hooks
 from ganeti_tw.backend.context import NodeContext
-from ganeti_tw.backend.hooks import HKR_FAIL, HKR_SKIP, HKR_SUCCESS, hooks_runner
+from ganeti_tw.backend.hooks import hooks_runner
+from ganeti_tw.constants import HKR_FAIL, HKR_SKIP, HKR_SUCCESS
 from ganeti_tw.paths import Paths
 from ganeti_tw.rpc.client import OFFLINE_MSG, RpcResult
 

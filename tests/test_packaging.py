@@ -32,9 +32,12 @@ class PackagingTests(unittest.SynchronousTestCase):
                                                     "ganeti_tw_plugins.py")))
         self.assertFalse(os.path.exists(os.path.join(target, "twisted", "plugins",
                                                      "__init__.py")))
-        for script in ("gnt-cluster", "gnt-node", "gnt-job", "gnt-debug",
-                       "ganeti-local-cluster"):
+        for script in ("gnt-cluster", "gnt-node", "gnt-job", "gnt-debug", "gnt-instance",
+                       "gnt-os", "ganeti-local-cluster"):
             self.assertTrue(os.path.exists(os.path.join(target, "bin", script)), script)
+        data = os.path.join(target, "ganeti_tw", "data")
+        for script in ("os/tiny/create", "iallocators/free-memory"):
+            self.assertTrue(os.access(os.path.join(data, script), os.X_OK), script)
         env = dict(os.environ, PYTHONPATH=target)
         out = subprocess.run([sys.executable, "-c",
                               "from twisted.scripts.twistd import run; run()", "--help"],
@@ -44,7 +47,8 @@ class PackagingTests(unittest.SynchronousTestCase):
 
     def test_cli_imports_no_twisted(self):
         code = ("import sys; import ganeti_tw.cli.cluster, ganeti_tw.cli.node, "
-                "ganeti_tw.cli.job, ganeti_tw.cli.debug; "
+                "ganeti_tw.cli.job, ganeti_tw.cli.debug, ganeti_tw.cli.guest_os, "
+                "ganeti_tw.cli.instance, ganeti_tw.cli.tags; "
                 "bad = [m for m in sys.modules if m.startswith(('twisted', 'cryptography'))]; "
                 "print(bad); sys.exit(1 if bad else 0)")
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

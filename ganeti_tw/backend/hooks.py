@@ -12,10 +12,7 @@ from twisted.internet import defer, error, protocol
 
 from ganeti_tw import constants, errors
 
-# Per-script results; the numbers are Ganeti's wire values (HKR_*).
-HKR_SKIP = 0
-HKR_FAIL = 1
-HKR_SUCCESS = 2
+from ganeti_tw.constants import HKR_FAIL, HKR_SKIP, HKR_SUCCESS
 
 HOOKS_PATH_ENV = "/sbin:/bin:/usr/sbin:/usr/bin"
 HOOK_TIMEOUT = 60

@@ -22,8 +22,6 @@ from ganeti_tw.paths import Paths
 
 API_FILE = "ganeti_api_version"
 OS_SCRIPTS = ("create", "import", "export", "rename")
-#: status text of a valid OS (Ganeti's OS_VALID_STATUS); otherwise the reason
-OS_VALID_STATUS = "OK"
 #: the OS definitions shipped with ganeti-tw, searched after every system dir
 PACKAGE_OS_DIR = os.path.join(os.path.dirname(ganeti_tw.__file__), "data", "os")
 #: an OS install may fetch and unpack a whole distribution; a hung one must still end
@@ -144,7 +142,7 @@ def diagnose(paths: Paths) -> List[List[Any]]:
             except InvalidOS as err:
                 result.append([name, os_dir, err.reason, False])
             else:
-                result.append([name, os_dir, OS_VALID_STATUS, True])
+                result.append([name, os_dir, constants.OS_VALID_STATUS, True])
     return result
 
 

@@ -7,11 +7,9 @@ imported ``os`` module.
 import sys
 from typing import Any, Dict, List, Optional
 
-from ganeti_tw import opcodes, utils
+from ganeti_tw import constants as C, opcodes, utils
 from ganeti_tw.cli import Parser, generate_table, make_parser, run, submit_one
 
-#: the node status of a valid OS (the backend's OS_VALID_STATUS); else it is the reason
-OS_VALID_STATUS = "OK"
 
 
 def _diagnose(opts: Any, fields: List[str]) -> Optional[List[List[Any]]]:
@@ -34,7 +32,7 @@ def list_os(opts: Any) -> int:
 
 
 def _status(status: str) -> str:
-    return "valid" if status == OS_VALID_STATUS else "invalid - %s" % status
+    return "valid" if status == C.OS_VALID_STATUS else "invalid - %s" % status
 
 
 def format_diagnosis(name: str,
@@ -49,7 +47,7 @@ def format_diagnosis(name: str,
             continue
         (status, path), rest = entries[0], entries[1:]
         text = "%s (path: %s)" % (_status(status), path)
-        (good if status == OS_VALID_STATUS else bad)[node] = text
+        (good if status == C.OS_VALID_STATUS else bad)[node] = text
         hidden[node] = ["    [hidden] path: %s, status: %s" % (p, _status(s)) for s, p in rest]
     if good and not bad:
         summary = "valid"

@@ -8,10 +8,13 @@ from ganeti_tw.cmdlib.allocator import LUTestAllocator
 from ganeti_tw.cmdlib.instance import (
     LUInstanceConsole, LUInstanceCreate, LUInstanceReboot, LUInstanceReinstall, LUInstanceRemove,
     LUInstanceRename, LUInstanceShutdown, LUInstanceStartup)
+from ganeti_tw.cmdlib.guest_os import LUOsDiagnose
 from ganeti_tw.cmdlib.instance_migration import LUInstanceFailover, LUInstanceMigrate
+from ganeti_tw.cmdlib.instance_query import LUInstanceQuery, LUInstanceQueryData
 from ganeti_tw.cmdlib.instance_set_params import LUInstanceSetParams
 from ganeti_tw.cmdlib.instance_storage import (
     LUInstanceActivateDisks, LUInstanceDeactivateDisks, LUInstanceGrowDisk)
+from ganeti_tw.cmdlib.tags import LUTagsDel, LUTagsGet, LUTagsSearch, LUTagsSet
 from ganeti_tw.cmdlib.test import LUTestDelay
 
 LU_FOR_OPCODE = {
@@ -41,4 +44,11 @@ LU_FOR_OPCODE = {
     "OP_INSTANCE_ACTIVATE_DISKS": LUInstanceActivateDisks,
     "OP_INSTANCE_DEACTIVATE_DISKS": LUInstanceDeactivateDisks,
     "OP_INSTANCE_GROW_DISK": LUInstanceGrowDisk,
+    "OP_INSTANCE_QUERY": LUInstanceQuery,
+    "OP_INSTANCE_QUERY_DATA": LUInstanceQueryData,
+    "OP_OS_DIAGNOSE": LUOsDiagnose,
+    "OP_TAGS_GET": LUTagsGet,
+    "OP_TAGS_SET": LUTagsSet,
+    "OP_TAGS_DEL": LUTagsDel,
+    "OP_TAGS_SEARCH": LUTagsSearch,
 }

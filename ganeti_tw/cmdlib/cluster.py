@@ -7,6 +7,7 @@ from typing import Any, Dict, List
 
 from ganeti_tw import constants as C, errors, objects, utils
 from ganeti_tw.cmdlib.base import LogicalUnit
+from ganeti_tw.hypervisors import params
 from ganeti_tw.locking import ALL_SET, LEVEL_INSTANCE, LEVEL_NODE
 
 
@@ -24,7 +25,7 @@ def cluster_info(context: Any) -> Dict[str, Any]:
         "master": cluster.master_node,
         "default_hypervisor": cluster.default_hypervisor,
         "enabled_hypervisors": list(cluster.enabled_hypervisors),
-        "hvparams": {hv: dict(cluster.hvparams.get(hv, {}))
+        "hvparams": {hv: params.fill_hvparams(hv, cluster.hvparams.get(hv, {}), {})
                      for hv in cluster.enabled_hypervisors},
         "beparams": dict(cluster.beparams),
         "candidate_pool_size": cluster.candidate_pool_size,
@@ -69,9 +70,37 @@ class LUClusterRedistConf(LogicalUnit):
 
 
 class LUClusterSetParams(LogicalUnit):
+    HPATH = "cluster-modify"
+
     def expand_names(self) -> None:
         self.needed_locks[LEVEL_NODE] = ALL_SET
         self.share_locks[LEVEL_NODE] = True
+
+    def build_hooks_env(self) -> Any:
+        env, pre, post = super().build_hooks_env()
+        env.update({"OP_TARGET": self.cfg.cluster.cluster_name, "NEW_VG_NAME": self.op.vg_name})
+        return env, pre, post
+
+    async def check_prereq(self) -> None:
+        """Type- and syntax-check changed or newly enabled hypervisors, then ask the nodes."""
+        op, cluster = self.op, self.cfg.cluster
+        self.hvparams = {hv: params.upgrade_types(hv, values)
+                         for hv, values in (op.hvparams or {}).items()}
+        enabled = op.enabled_hypervisors or cluster.enabled_hypervisors
+        to_check = set(self.hvparams) | (set(enabled) - set(cluster.enabled_hypervisors))
+        nodes = self.cfg.online_nodes()
+        for hv in sorted(to_check & set(enabled)):
+            merged = dict(cluster.hvparams.get(hv, {}), **self.hvparams.get(hv, {}))
+            filled = params.fill_hvparams(hv, merged, {})
+            params.check_syntax(hv, filled)
+            results = await self.rpc.call(nodes, "hypervisor_validate_params", [hv, filled])
+            for name, result in sorted(results.items()):
+                if result.failed:
+                    raise errors.OpPrereqError("Hypervisor %s can't be used on node %s: %s"
+                                               % (hv, name, result.fail_msg))
+        if op.beparams and C.BE_MEMORY in op.beparams:
+            self.log_info("New default memory %d MiB applies to instances at their next start"
+                          % op.beparams[C.BE_MEMORY])
 
     async def exec(self) -> List[List[Any]]:
         op = self.op
@@ -85,10 +114,9 @@ class LUClusterSetParams(LogicalUnit):
             if cluster.default_hypervisor not in cluster.enabled_hypervisors:
                 cluster.default_hypervisor = cluster.enabled_hypervisors[0]
             changes.append(["enabled_hypervisors", ",".join(cluster.enabled_hypervisors)])
-        if op.hvparams is not None:
-            for hv, params in op.hvparams.items():
-                cluster.hvparams.setdefault(hv, {}).update(params)
-                changes.append(["hvparams/%s" % hv, params])
+        for hv, values in self.hvparams.items():
+            cluster.hvparams.setdefault(hv, {}).update(values)
+            changes.append(["hvparams/%s" % hv, values])
         if op.beparams is not None:
             cluster.beparams[C.PP_DEFAULT].update(op.beparams)
             changes.append(["beparams", op.beparams])
@@ -134,6 +162,23 @@ CANDIDATE_ONLY_FILES = ("config.data", "cluster-ca.key")
 
 class LUClusterVerify(LogicalUnit):
     """Check every online node against the master's view (spec 5.1)."""
+
+    HPATH = "cluster-verify"
+
+    def build_hooks_env(self) -> Any:
+        env = {"CLUSTER_TAGS": " ".join(self.cfg.cluster.tags)}
+        env.update(("NODE_TAGS_%s" % n, " ".join(self.cfg.get_node(n).tags))
+                   for n in self.cfg.node_names())
+        return env, [], self.cfg.online_nodes()
+
+    def hooks_callback(self, post_results: Dict[str, Any], result: Any) -> Any:
+        """A failed post hook makes verify fail (spec 12.2)."""
+        failed = [(node, script) for node, res in sorted(post_results.items())
+                  if not res.failed for script, status, _ in res.data or []
+                  if status == C.HKR_FAIL]
+        for node, script in failed:
+            self.feedback("  - ERROR: node %s: hook script %s failed" % (node, script))
+        return result and not failed
 
     def expand_names(self) -> None:
         self.needed_locks[LEVEL_INSTANCE] = ALL_SET
@@ -187,9 +232,53 @@ class LUClusterVerify(LogicalUnit):
                             % (name, result.fail_msg))
                 continue
             self._verify_node(node, result.data, expected)
+        await self._verify_instances(online)
         if not self.bad:
             self.feedback("* Cluster verify passed")
         return not self.bad
+
+    async def _verify_instances(self, online: List[str]) -> None:
+        """Hypervisors usable; instances running where they should, nowhere else; disks there."""
+        cfg = self.cfg
+        hypervisors = list(cfg.cluster.enabled_hypervisors)
+        checks = await self.rpc.call(online, "hypervisor_verify", [hypervisors])
+        running = await self.rpc.call(online, "instance_list", [hypervisors])
+        for name in online:
+            for hv, problem in sorted((checks[name].data or {}).items()):
+                if problem:
+                    self._error("node %s: hypervisor %s: %s" % (name, hv, problem))
+        where: Dict[str, List[str]] = {}
+        for name in online:
+            for inst in running[name].data or []:
+                where.setdefault(inst, []).append(name)
+        self.feedback("* Verifying instances")
+        for inst_name in cfg.instance_names():
+            inst = cfg.get_instance(inst_name)
+            pnode = inst.primary_node
+            if cfg.get_node(pnode).offline:
+                self.feedback("  - NOTICE: instance %s: primary node %s is offline"
+                              % (inst_name, pnode))
+                continue
+            if running[pnode].failed:
+                continue
+            nodes = where.pop(inst_name, [])
+            if inst.admin_up and pnode not in nodes:
+                self._error("instance %s: not running on its primary node %s"
+                            % (inst_name, pnode))
+            if not inst.admin_up and pnode in nodes:
+                self._error("instance %s: running on %s but marked down" % (inst_name, pnode))
+            for other in nodes:
+                if other != pnode:
+                    self._error("instance %s: should not run on node %s" % (inst_name, other))
+            for disk in inst.disks:
+                found = await self.rpc.call_one(pnode, "blockdev_find", [disk.to_dict()])
+                if found.failed or not found.data:
+                    self._error("instance %s: disk %s missing on node %s%s"
+                                % (inst_name, disk.iv_name, pnode,
+                                   ": " + found.fail_msg if found.failed else ""))
+        for inst_name, nodes in sorted(where.items()):
+            self._error("node %s: orphan instance %s running (not in the configuration)"
+                        % (",".join(nodes), inst_name))
 
     def _verify_node(self, node: Any, data: Dict[str, Any], expected: Dict[str, Any]) -> None:
         name = node.name

@@ -27,6 +27,15 @@ class LUNodeAdd(LogicalUnit):
     Holds the BGL exclusively (REQ_BGL), so it needs no node locks.
     """
 
+    HPATH = "node-add"
+    HTYPE = C.HTYPE_NODE
+
+    def build_hooks_env(self) -> Any:
+        env = {"OP_TARGET": self.op.node_name, "NODE_NAME": self.op.node_name,
+               "NODE_PIP": self.primary, "NODE_SIP": self.secondary}
+        existing = [n for n in self.cfg.online_nodes() if n != self.op.node_name]
+        return env, existing, existing + [self.op.node_name]
+
     async def check_prereq(self) -> None:
         op = self.op
         name = op.node_name
@@ -90,6 +99,13 @@ class LUNodeAdd(LogicalUnit):
 
 
 class LUNodeRemove(LogicalUnit):
+    HPATH = "node-remove"
+    HTYPE = C.HTYPE_NODE
+
+    def build_hooks_env(self) -> Any:
+        others = [n for n in self.cfg.online_nodes() if n != self.node]
+        return {"OP_TARGET": self.node, "NODE_NAME": self.node}, others, others
+
     def expand_names(self) -> None:
         self.node = self.expand_node(self.op.node_name)
         self.needed_locks[LEVEL_NODE] = [self.node]
@@ -184,6 +200,15 @@ class LUNodeQuery(LogicalUnit):
 
 class LUNodeSetParams(LogicalUnit):
     """Change a node's role flags with the transition rules of spec 2.2."""
+
+    HPATH = "node-modify"
+    HTYPE = C.HTYPE_NODE
+
+    def build_hooks_env(self) -> Any:
+        env = {"OP_TARGET": self.node_name, "MASTER_CANDIDATE": self.op.master_candidate,
+               "OFFLINE": self.op.offline, "DRAINED": self.op.drained}
+        nodes = list(dict.fromkeys([self.cfg.master_node(), self.node_name]))
+        return env, nodes, nodes
 
     def expand_names(self) -> None:
         self.node_name = self.expand_node(self.op.node_name)
