@@ -80,8 +80,12 @@ class AddTests(unittest.SynchronousTestCase):
 
     def test_no_name_check_implies_no_ip_check(self):
         op = op_dict(instance.build_create_op, "add", "-t", "file", "-o", "d", "-s", "1g",
-                     "-n", "n1", "--no-name-check", "--no-start", "x")
-        self.assertEqual((op["name_check"], op["ip_check"], op["start"]), (False, False, False))
+                     "-n", "n1", "--no-name-check", "--no-start", "--no-install", "x")
+        self.assertEqual((op["name_check"], op["ip_check"], op["start"], op["no_install"]),
+                         (False, False, False, True))
+        op = op_dict(instance.build_create_op, "add", "-t", "file", "-o", "d", "-s", "1g",
+                     "-n", "n1", "--no-ip-check", "x")
+        self.assertEqual((op["name_check"], op["ip_check"], op["start"]), (True, False, True))
 
 
 class UsageErrorTests(unittest.SynchronousTestCase):
@@ -120,7 +124,6 @@ class UsageErrorTests(unittest.SynchronousTestCase):
                        "-B", "colour=red")
         self.add_error("duplicate key", "-s", "1g", "-n", "n", "-B", "vcpus=1,vcpus=2")
         self.add_error("unknown hypervisor 'vmware'", "-s", "1g", "-n", "n", "-H", "vmware")
-        self.add_error("need --no-start", "-s", "1g", "-n", "n", "--no-ip-check")
         self.assertUsage(instance.build_create_op, ("add", "-t", "diskless", "-o", "d",
                                                     "-s", "1g", "-n", "n", "x"),
                          "diskless instances take no disks")
@@ -201,6 +204,64 @@ class OtherOpcodeTests(unittest.SynchronousTestCase):
         self.assertEqual(instance.console_command(["ssh", "-t", "root@n1", "xm console x"]),
                          ["ssh", "-t", "root@n1", "xm console x"])
         self.assertEqual(instance.console_command("echo hi"), ["sh", "-c", "echo hi"])
+
+
+class SingleInstanceCommandTests(unittest.SynchronousTestCase):
+    """Commands that send one opcode: what they send and what they print."""
+
+    def run_command(self, result, *argv):
+        sent = []
+
+        def submit(opts, op):
+            sent.append(op.to_dict())
+            return result
+        self.patch(instance, "submit_one", submit)
+        opts = parse(*argv)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = opts.func(opts)
+        return code, sent, out.getvalue()
+
+    def test_failover_and_migrate_to_a_target(self):
+        _, sent, _ = self.run_command(None, "failover", "-f", "--ignore-consistency", "-n",
+                                      "node2", "x")
+        self.assertEqual(sent, [{"OP_ID": "OP_INSTANCE_FAILOVER", "instance_name": "x",
+                                 "ignore_consistency": True, "target_node": "node2",
+                                 "iallocator": None}])
+        _, sent, _ = self.run_command(None, "migrate", "-f", "--non-live", "-I", "hail", "x")
+        self.assertEqual((sent[0]["live"], sent[0]["cleanup"], sent[0]["iallocator"]),
+                         (False, False, "hail"))
+
+    def test_rename_without_name_check_ignores_ip(self):
+        _, sent, _ = self.run_command(None, "rename", "--no-name-check", "x", "y")
+        self.assertEqual((sent[0]["new_name"], sent[0]["name_check"], sent[0]["ignore_ip"]),
+                         ("y", False, True))
+
+    def test_activate_disks_prints_node_disk_path(self):
+        _, sent, out = self.run_command([["node1", "disk/0", "/srv/x/disk0"]], "activate-disks",
+                                        "--ignore-size", "x")
+        self.assertTrue(sent[0]["ignore_size"])
+        self.assertEqual(out, "node1:disk/0:/srv/x/disk0\n")
+
+    def test_modify_prints_changes(self):
+        _, _, out = self.run_command([["be/memory", 512]], "modify", "-B", "memory=512", "x")
+        self.assertEqual(out.splitlines(), [
+            "Modified instance x", " - be/memory -> 512",
+            "Please don't forget that these parameters take effect only at the next start of "
+            "the instance."])
+
+    def test_console_show_cmd_quotes(self):
+        _, _, out = self.run_command(["ssh", "-t", "root@192.0.2.2", "xm console x"],
+                                     "console", "--show-cmd", "x")
+        self.assertEqual(out, "ssh -t root@192.0.2.2 'xm console x'\n")
+
+    def test_remove_declined_without_terminal(self):
+        self.patch(instance, "query_instances", lambda opts, names, fields: [["x"]])
+        self.patch(sys, "stdin", io.StringIO())
+        code, sent, _ = self.run_command(None, "remove", "x")
+        self.assertEqual((code, sent), (1, []))
+        code, sent, _ = self.run_command(None, "remove", "-f", "--ignore-failures", "x")
+        self.assertEqual((code, sent[0]["ignore_failures"]), (0, True))
 
 
 class BatchCreateTests(unittest.SynchronousTestCase):

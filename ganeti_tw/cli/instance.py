@@ -412,17 +412,14 @@ def build_create_op(opts: Any) -> opcodes.OpCode:
     hypervisor, hvparams = opts.hypervisor or (None, {})
     _check_hypervisor(opts, hypervisor)
     name_check = not opts.no_name_check
-    ip_check = name_check and not opts.no_ip_check
-    if not ip_check and not opts.no_start:
-        raise _usage(opts, "--no-ip-check and --no-name-check need --no-start: an instance "
-                           "is started only after checking that its IP is free")
     return _make_op(opts, opcodes.OpInstanceCreate, instance_name=opts.instance,
                     disk_template=template, disks=disks, nics=nics, os_type=opts.os,
                     pnode=pnode, snode=snode or None, iallocator=opts.iallocator,
                     hypervisor=hypervisor, hvparams=hvparams,
                     beparams=_option_beparams(opts), start=not opts.no_start,
-                    wait_for_sync=not opts.no_wait_for_sync, ip_check=ip_check,
-                    name_check=name_check, file_storage_dir=opts.file_storage_dir,
+                    wait_for_sync=not opts.no_wait_for_sync,
+                    ip_check=name_check and not opts.no_ip_check, name_check=name_check,
+                    no_install=opts.no_install, file_storage_dir=opts.file_storage_dir,
                     file_driver=opts.file_driver)
 
 
@@ -541,6 +538,7 @@ HEADERS = {
     "bridge": "Bridge", "sda_size": "Disk/0", "sdb_size": "Disk/1",
     "disk_usage": "DiskUsage", "status": "Status", "tags": "Tags",
     "network_port": "Network_port", "serial_no": "SerialNo", "hypervisor": "Hypervisor",
+    "ctime": "CTime", "mtime": "MTime",
     "hvparams": "Hypervisor_parameters", "vcpus": "VCPUs",
     "be/memory": "Configured_memory", "be/vcpus": "VCPUs", "be/auto_balance": "Auto_balance",
     "disk.count": "Disks", "disk.sizes": "Disk_sizes", "nic.count": "NICs",
@@ -663,7 +661,8 @@ def format_instance_info(data: Dict[str, Any], static: bool) -> List[str]:
     """One instance of OP_INSTANCE_QUERY_DATA (spec 5.3) as ``info`` prints it."""
     state = "State: configured to be %s" % data["config_state"]
     if not static:
-        state += ", actual state is %s" % data["run_state"]
+        # null: the primary node could not be asked
+        state += ", actual state is %s" % (data["run_state"] or "unknown")
     lines = ["Instance name: %s" % data["name"], state,
              "  Nodes:",
              "    - primary: %s" % data["pnode"],
@@ -815,7 +814,8 @@ def failover(opts: Any) -> int:
                         "instance. Continue?" % opts.instance):
             return C.EXIT_FAILURE
     submit_one(opts, _make_op(opts, opcodes.OpInstanceFailover, instance_name=opts.instance,
-                              ignore_consistency=opts.ignore_consistency))
+                              ignore_consistency=opts.ignore_consistency,
+                              target_node=opts.target_node, iallocator=opts.iallocator))
     return 0
 
 
@@ -831,7 +831,8 @@ def migrate(opts: Any) -> int:
                         "instance if anything goes wrong. Continue?"):
             return C.EXIT_FAILURE
     submit_one(opts, _make_op(opts, opcodes.OpInstanceMigrate, instance_name=opts.instance,
-                              live=not opts.non_live, cleanup=opts.cleanup))
+                              live=not opts.non_live, cleanup=opts.cleanup,
+                              target_node=opts.target_node, iallocator=opts.iallocator))
     return 0
 
 
@@ -868,6 +869,12 @@ def _add_selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", metavar="NAME")
 
 
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    """Where failover and migrate move an instance on shared storage (Ganeti 2.6's options)."""
+    p.add_argument("-n", "--target-node", metavar="NODE", help="move the instance to NODE")
+    p.add_argument("-I", "--iallocator", metavar="NAME", help="let NAME choose the node")
+
+
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-instance", "Ganeti instance administration")
 
@@ -889,8 +896,10 @@ def build_parser() -> Parser:
     p.add_argument("-H", "--hypervisor", type=ident_keyval_arg, metavar="HV[:key=val,...]",
                    help="hypervisor and its parameters for this instance")
     p.add_argument("--no-start", action="store_true", help="do not start the instance")
+    p.add_argument("--no-install", action="store_true",
+                   help="do not run the OS create script on the new disks")
     p.add_argument("--no-ip-check", action="store_true",
-                   help="do not check that the instance's IP is unused (needs --no-start)")
+                   help="do not check that the instance's IP is unused")
     p.add_argument("--no-name-check", action="store_true",
                    help="do not resolve the name (implies --no-ip-check)")
     p.add_argument("--no-wait-for-sync", action="store_true",
@@ -1004,15 +1013,17 @@ def build_parser() -> Parser:
     p.add_argument("disk", metavar="DISK", help="disk index")
     p.add_argument("amount", type=size_arg, metavar="AMOUNT", help="size to add")
 
-    p = _command(sub, "failover", failover, "move an instance to its secondary node")
+    p = _command(sub, "failover", failover, "restart an instance on another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    _add_target_options(p)
     p.add_argument("--ignore-consistency", action="store_true",
                    help="fail over even if the disks are degraded")
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "migrate", migrate, "live-migrate an instance to its secondary node")
+    p = _command(sub, "migrate", migrate, "move a running instance to another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    _add_target_options(p)
     p.add_argument("--non-live", action="store_true", help="pause the instance while moving")
     p.add_argument("--cleanup", action="store_true", help="recover from a failed migration")
     p.add_argument("instance", metavar="NAME")
