@@ -24,6 +24,7 @@ REQ_ARCHIVE_JOB = "ArchiveJob"
 REQ_AUTOARCHIVE_JOBS = "AutoArchiveJobs"
 REQ_QUERY_JOBS = "QueryJobs"
 REQ_QUERY_NODES = "QueryNodes"
+REQ_QUERY_INSTANCES = "QueryInstances"
 REQ_QUERY_CONFIG_VALUES = "QueryConfigValues"
 REQ_QUERY_CLUSTER_INFO = "QueryClusterInfo"
 REQ_QUERY_QUEUE_INFO = "QueryQueueInfo"
@@ -148,6 +149,10 @@ class Client:
 
     def query_nodes(self, names: List[str], fields: List[str], use_locking: bool = False) -> list:
         return self.call(REQ_QUERY_NODES, [names, fields, use_locking])
+
+    def query_instances(self, names: List[str], fields: List[str],
+                        use_locking: bool = False) -> list:
+        return self.call(REQ_QUERY_INSTANCES, [names, fields, use_locking])
 
     def query_config_values(self, fields: List[str]) -> list:
         return self.call(REQ_QUERY_CONFIG_VALUES, fields)

@@ -45,6 +45,7 @@ class LuxiHandler:
             luxi.REQ_AUTOARCHIVE_JOBS: self.autoarchive_jobs,
             luxi.REQ_QUERY_JOBS: self.query_jobs,
             luxi.REQ_QUERY_NODES: self.query_nodes,
+            luxi.REQ_QUERY_INSTANCES: self.query_instances,
             luxi.REQ_QUERY_CONFIG_VALUES: self.query_config_values,
             luxi.REQ_QUERY_CLUSTER_INFO: self.query_cluster_info,
             luxi.REQ_QUERY_QUEUE_INFO: self.query_queue_info,
@@ -101,12 +102,17 @@ class LuxiHandler:
         ids = [_job_id(j) for j in (job_ids or [])]
         return self.queue.query_jobs(ids, _str_list(fields, "fields"))
 
-    async def query_nodes(self, args: Any) -> list:
-        names, fields, use_locking = _args(args, 3, "QueryNodes")
-        op = opcodes.OpNodeQuery(names=_str_list(names, "names"),
-                                 output_fields=_str_list(fields, "fields"),
-                                 use_locking=use_locking)
+    async def _query(self, op_class: Any, args: Any, method: str) -> list:
+        names, fields, use_locking = _args(args, 3, method)
+        op = op_class(names=_str_list(names, "names"), output_fields=_str_list(fields, "fields"),
+                      use_locking=use_locking)
         return await self.context.processor.run_query(op)
+
+    async def query_nodes(self, args: Any) -> list:
+        return await self._query(opcodes.OpNodeQuery, args, "QueryNodes")
+
+    async def query_instances(self, args: Any) -> list:
+        return await self._query(opcodes.OpInstanceQuery, args, "QueryInstances")
 
     async def query_config_values(self, args: Any) -> list:
         op = opcodes.OpClusterConfigQuery(output_fields=_str_list(args, "fields"))
