@@ -290,6 +290,11 @@ class BatchCreateTests(unittest.SynchronousTestCase):
                           web2["file_storage_dir"]), ("sharedfile", "hail", {"memory": 1024},
                                                       "web"))
 
+    def test_no_name_check_implies_no_ip_check(self):
+        (_, op), = self.build({"x": {"template": "diskless", "os": "d", "primary_node": "n",
+                                     "name_check": False}})
+        self.assertEqual((op.name_check, op.ip_check), (False, False))
+
     def test_nodes_take_precedence_over_iallocator(self):
         (_, op), = self.build({"x": {"template": "file", "os": "d", "primary_node": "n1",
                                      "iallocator": "hail"}})

@@ -454,6 +454,7 @@ _BATCH_KEYS: Dict[str, Tuple[Any, Callable[[Any], bool], str]] = {
     "bridge": (None,) + _STR_OR_NULL,
     "start": (True,) + _BOOL,
     "ip_check": (True,) + _BOOL,
+    "name_check": (True,) + _BOOL,
     "file_storage_dir": (None,) + _STR_OR_NULL,
     "file_driver": (C.FD_LOOP,) + _one_of(C.FILE_DRIVERS),
 }
@@ -498,7 +499,9 @@ def _batch_op(name: str, spec: Any) -> opcodes.OpCode:
             # the nodes take precedence over an iallocator
             iallocator=values["iallocator"] if values["primary_node"] is None else None,
             hypervisor=values["hypervisor"], hvparams=values["hvparams"], beparams=beparams,
-            start=values["start"], ip_check=values["ip_check"], wait_for_sync=True,
+            start=values["start"], name_check=values["name_check"],
+            # as with add, no name check means no IP check
+            ip_check=values["ip_check"] and values["name_check"], wait_for_sync=True,
             file_storage_dir=values["file_storage_dir"], file_driver=values["file_driver"])
     except errors.GenericError as err:
         raise ValueError(str(err)) from None
