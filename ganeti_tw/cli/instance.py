@@ -39,7 +39,10 @@ def parse_unit(text: Any) -> int:
     if unit not in _SIZE_FACTORS:
         raise ValueError("unknown unit '%s' in size '%s' (use m, g or t)"
                          % (match.group(2), text))
-    mib = math.ceil(float(match.group(1)) * _SIZE_FACTORS[unit])
+    value = float(match.group(1)) * _SIZE_FACTORS[unit]
+    if not math.isfinite(value):
+        raise ValueError("size '%s' is too large" % text)
+    mib = math.ceil(value)
     return mib + (-mib % 4)
 
 
@@ -136,11 +139,15 @@ def _indexed_list(opts: Any, option: str, items: List[Tuple[int, Dict[str, Any]]
     return [by_index[i] for i in range(len(by_index))]
 
 
+def _is_default(value: Any) -> bool:
+    return isinstance(value, str) and value.lower() == C.VALUE_DEFAULT
+
+
 def _beparams(raw: Optional[Dict[str, Any]], allow_default: bool = False) -> dict:
     """Backend parameters: memory takes a unit; with ``allow_default`` the value ``default``."""
     out = dict(raw or {})
     for key, value in out.items():
-        if allow_default and isinstance(value, str) and value.lower() == C.VALUE_DEFAULT:
+        if allow_default and _is_default(value):
             out[key] = C.VALUE_DEFAULT
         elif key == C.BE_MEMORY and isinstance(value, str):
             out[key] = parse_unit(value)
@@ -156,9 +163,9 @@ def _option_beparams(opts: Any, allow_default: bool = False) -> dict:
 
 
 def _hvparams(raw: Optional[Dict[str, Any]]) -> dict:
-    """``-H`` values; ``default`` (any case) removes an instance's override."""
-    return {key: C.VALUE_DEFAULT if isinstance(value, str) and value.lower() ==
-            C.VALUE_DEFAULT else value for key, value in (raw or {}).items()}
+    """``modify -H`` values; ``default`` (any case) removes an instance's override."""
+    return {key: C.VALUE_DEFAULT if _is_default(value) else value
+            for key, value in (raw or {}).items()}
 
 
 # asking the user ------------------------------------------------------------------------
