@@ -134,7 +134,7 @@ class SearchPathTests(OSTestCase):
         self.assertEqual(osdefs.find_os(self.paths, "dup").path, os.path.join(self.first, "dup"))
         rows = [r for r in osdefs.os_diagnose(self.ctx) if r[0] == "dup"]
         self.assertEqual(rows, [
-            ["dup", os.path.join(self.first, "dup"), osdefs.OS_VALID_STATUS, True],
+            ["dup", os.path.join(self.first, "dup"), C.OS_VALID_STATUS, True],
             ["dup", os.path.join(self.second, "dup"),
              "API version mismatch (found [5] want 10)", False]])
 
@@ -149,7 +149,7 @@ class SearchPathTests(OSTestCase):
             fh.write("not an OS\n")
         rows = osdefs.os_diagnose(self.ctx)
         self.assertIn(["tiny", os.path.join(osdefs.PACKAGE_OS_DIR, "tiny"),
-                       osdefs.OS_VALID_STATUS, True], rows)
+                       C.OS_VALID_STATUS, True], rows)
         self.assertNotIn("README", [r[0] for r in rows])
 
 
