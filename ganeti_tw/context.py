@@ -64,6 +64,7 @@ class GanetiContext:
         self.jqueue = JobQueue(paths, QueueReplicator(self), clock=reactor)
         self._dist_lock = defer.DeferredLock()
         self._last_ssconf: Dict[str, str] = {}
+        self._distributed_serial = 0
 
     # node lookup for the RPC client ---------------------------------------------
 
@@ -95,12 +96,17 @@ class GanetiContext:
         except errors.GenericError:
             self.cfg.reload()
             raise
+        serial = self.cfg.data.serial_no
         await self._dist_lock.run(lambda: defer.ensureDeferred(
-            self._distribute(force_distribution)))
+            self._distribute(force_distribution, serial)))
 
-    async def _distribute(self, force: bool) -> None:
-        # Runs serialized; always sends the newest bytes, so candidates never
-        # receive versions out of order and bursts of saves coalesce.
+    async def _distribute(self, force: bool, serial: int) -> None:
+        # Runs serialized and always sends the newest bytes, so candidates
+        # never receive versions out of order; a save whose version a
+        # previous run already sent returns at once: bursts coalesce.
+        if not force and self._distributed_serial >= serial:
+            return
+        self._distributed_serial = self.cfg.data.serial_no
         data = self.cfg.last_bytes or utils.read_file(self.cfg.path)
         candidates = self.other_candidates()
         if candidates:
