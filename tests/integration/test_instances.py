@@ -305,3 +305,46 @@ class TagTests(InstanceTestCase):
                          ["rack:7"])
         line = self.assertCommandFails("gnt-cluster", "add-tags", "bad tag")
         self.assertIn("tag", line.lower())
+
+
+class MultiInstanceCommandTests(InstanceTestCase):
+    NODES = 2
+
+    def test_batch_create_then_selection_flags_and_console(self):
+        spec = {"template": "diskless", "os": "tiny", "primary_node": "node2",
+                "name_check": False, "start": False}
+        batch = os.path.join(self.tmpdir, "batch.json")
+        with open(batch, "w") as fh:
+            json.dump({"b1": spec, "b2": spec, "b3": dict(spec, primary_node="node1")}, fh)
+        self.gi("batch-create", batch)
+        self.assertEqual(self.gi("list", "--no-headers", "-o", "name,status").split(),
+                         ["b1", "ADMIN_down", "b2", "ADMIN_down", "b3", "ADMIN_down"])
+        self.gi("startup", "--node", "--force-multiple", "node2")
+        self.assertEqual(self.gi("list", "--no-headers", "-o", "name,status").split(),
+                         ["b1", "running", "b2", "running", "b3", "ADMIN_down"])
+        self.gi("shutdown", "--all", "--force-multiple")
+        self.assertEqual(self.gi("list", "--no-headers", "-o", "status").split(),
+                         ["ADMIN_down"] * 3)
+        self.gi("startup", "b3")
+        shown = self.gi("console", "--show-cmd", "b3")
+        self.assertIn("Console not available for fake hypervisor", shown)
+        out = self.gi("console", "b3")
+        self.assertIn("Console not available for fake hypervisor", out)
+        line = self.assertCommandFails("gnt-instance", "console", "b1")
+        self.assertIn("not running", line)
+
+    def test_cluster_parameters_reach_instances(self):
+        self.gi(*ADD, "-t", "diskless", "-n", "node2", "--no-start", "p1")
+        self.assertCommandOk("gnt-cluster", "modify", "-B", "memory=200,vcpus=2")
+        self.assertEqual(self.list_row("p1", "be/memory,vcpus"), ["200", "2"])
+        self.gi("modify", "-B", "memory=64", "p1")
+        self.assertEqual(self.list_row("p1", "be/memory"), ["64"])
+        self.gi("modify", "-B", "memory=default", "p1")
+        self.assertEqual(self.list_row("p1", "be/memory"), ["200"])
+        info = self.assertCommandOk("gnt-cluster", "info")
+        self.assertIn("memory: 200", info)
+        line = self.assertCommandFails("gnt-cluster", "modify", "--enabled-hypervisors",
+                                       "fake,kvm")
+        self.assertIn("kvm", line)
+        line = self.assertCommandFails("gnt-cluster", "modify", "-H", "kvm:acpi=maybe")
+        self.assertIn("acpi", line)
