@@ -96,6 +96,16 @@ def verify_config(config: ConfigData) -> List[str]:
     return problems
 
 
+def _expand_name(known: Dict[str, object], name: str, unknown_msg: str) -> str:
+    """``name`` itself, or the one known name it is the short form of."""
+    if name in known:
+        return name
+    matches = [n for n in known if n.split(".")[0] == name or n.startswith(name + ".")]
+    if len(matches) == 1:
+        return matches[0]
+    raise errors.OpPrereqError(unknown_msg % name)
+
+
 class ConfigWriter:
     """The master's in-memory config.data with its write discipline.
 
@@ -145,13 +155,7 @@ class ConfigWriter:
 
     def expand_node_name(self, name: str) -> str:
         """Complete a short node name (``node2`` for ``node2.example.com``), or fail."""
-        if name in self.data.nodes:
-            return name
-        matches = [n for n in self.data.nodes if n.split(".")[0] == name
-                   or n.startswith(name + ".")]
-        if len(matches) == 1:
-            return matches[0]
-        raise errors.OpPrereqError("Node '%s' is unknown" % name)
+        return _expand_name(self.data.nodes, name, "Node '%s' is unknown")
 
     def instance_names(self) -> List[str]:
         return utils.nice_sort(self.data.instances)
@@ -161,13 +165,7 @@ class ConfigWriter:
 
     def expand_instance_name(self, name: str) -> str:
         """Complete a short instance name, or fail naming it."""
-        if name in self.data.instances:
-            return name
-        matches = [n for n in self.data.instances if n.split(".")[0] == name
-                   or n.startswith(name + ".")]
-        if len(matches) == 1:
-            return matches[0]
-        raise errors.OpPrereqError("Instance '%s' not known" % name)
+        return _expand_name(self.data.instances, name, "Instance '%s' not known")
 
     def primary_instances(self, node: str) -> List[Instance]:
         return [i for i in self.data.instances.values() if i.primary_node == node]
