@@ -184,7 +184,6 @@ class LUInstanceCreate(InstanceLU):
         self.cfg.data.instances.pop(instance.name, None)
         self.cfg.cluster.serial_no += 1
         await self.context.save_config()
-        self.remove_locks[LEVEL_INSTANCE] = [instance.name]
 
 
 class LUInstanceRemove(InstanceLU):
