@@ -69,7 +69,8 @@ class HooksMaster:
 
     def _warn_unreachable(self, results: Dict[str, Any], hpath: str, phase: str) -> None:
         for node, res in sorted(results.items()):
-            if res.failed:
+            # offline nodes are never contacted: nothing to warn about
+            if res.failed and not res.offline:
                 self.warn("Could not run %s hooks (%s) on node %s: %s"
                           % (hpath, phase, node, res.fail_msg))
 

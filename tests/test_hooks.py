@@ -236,16 +236,17 @@ class HooksMasterTests(unittest.TestCase):
     def test_failed_pre_hook_aborts_naming_node_script_output(self):
         return defer.ensureDeferred(self._failed_pre_hook_aborts_naming_node_script_output())
 
-    async def _unreachable_and_offline_nodes_only_warn_in_pre(self):
+    async def _unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre(self):
         self.rpc.offline.add("node2")
         self.rpc.unreachable.add("node3")
         await self.make_master(pre=("master", "node2", "node3")).run_pre()
-        self.assertEqual(len(self.warnings), 2)
-        self.assertIn("node2", self.warnings[0])
-        self.assertIn("refused", self.warnings[1])
+        self.assertEqual(len(self.warnings), 1)
+        self.assertIn("node3", self.warnings[0])
+        self.assertIn("refused", self.warnings[0])
 
-    def test_unreachable_and_offline_nodes_only_warn_in_pre(self):
-        return defer.ensureDeferred(self._unreachable_and_offline_nodes_only_warn_in_pre())
+    def test_unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre(self):
+        return defer.ensureDeferred(
+            self._unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre())
 
     async def _failed_post_hook_only_warns(self):
         write_script(self.hooks_dir("node3", "instance-start-post.d"), "10-fail",
