@@ -48,7 +48,12 @@ def t_list_of(check: Check) -> Check:
 
 
 def t_elem_of(values) -> Check:
-    return Check("one of %s" % ", ".join(sorted(map(str, values))), lambda v: v in values)
+    def check(value: Any) -> bool:
+        try:
+            return value in values
+        except TypeError:  # unhashable: a list or dict is never one of them
+            return False
+    return Check("one of %s" % ", ".join(sorted(map(str, values))), check)
 
 
 def t_dict_of(check: Check) -> Check:

@@ -1,5 +1,7 @@
 """Opcode validation at the door."""
 
+import random
+
 from twisted.trial import unittest
 
 from ganeti_tw import errors, opcodes
@@ -36,3 +38,24 @@ class OpcodeTests(unittest.SynchronousTestCase):
         op = opcodes.OpNodeAdd(node_name="node2")
         self.assertEqual(op.summary(), "NODE_ADD(node2)")
         self.assertEqual(opcodes.OpClusterVerify().summary(), "CLUSTER_VERIFY")
+
+    def test_random_fields_of_every_opcode_fail_only_with_ganeti_errors(self):
+        """Whatever a client sends, validation answers with one of our errors."""
+        rng = random.Random(1126)
+        values = [None, True, 0, -3, 7, 1.5, "", "x", "node1", "auto", "rw", "ro", "add",
+                  "remove", "none", "default", "192.0.2.1", "aa:00:00:01:02:03", [], {},
+                  [{"size": 10}], [{"size": -1, "mode": "x"}], [["add", {"size": 5}]],
+                  [[0, {"mode": "ro"}]], [["remove", {"x": 1}]], [{"mac": "zz"}],
+                  {"memory": 64}, {"memory": "a"}, {"kvm": {"acpi": 1}}, ["a", 1]]
+        for op_id, cls in sorted(opcodes._REGISTRY.items()):
+            names = [name for name, _, _ in cls.PARAMS] + ["bogus"]
+            for _ in range(150):
+                data = {"OP_ID": op_id}
+                for name in rng.sample(names, rng.randint(0, len(names))):
+                    data[name] = rng.choice(values)
+                try:
+                    op = opcodes.OpCode.from_dict(data)
+                except errors.GenericError:
+                    continue
+                self.assertEqual(opcodes.OpCode.from_dict(op.to_dict()).to_dict(),
+                                 op.to_dict(), data)
