@@ -5,7 +5,9 @@ fi
 # man-db/groff render the man pages (a test checks them); openssh-client adds nodes
 # over ssh, and the ssh node-setup test runs its own sshd on a loopback address;
 # e2fsprogs builds our tiny OS's image; ganeti-os-noop is Ganeti's own OS
-# definition from Debian, which the tests install instances with.
+# definition from Debian, which the tests install instances with;
+# ganeti-instance-debootstrap is Debian's debootstrap OS, which a test installs
+# an instance with offline, from a cache tarball it builds itself.
 missing=""
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
@@ -13,6 +15,7 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
 [ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
+[ -d /usr/share/ganeti/os/debootstrap ] || missing="$missing ganeti-instance-debootstrap"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # no service may start: policy-rc.d refuses it for the time of the install
     own_policy=""
