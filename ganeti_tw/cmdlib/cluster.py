@@ -5,6 +5,8 @@ import os
 import platform
 from typing import Any, Dict, List
 
+from twisted.internet import defer
+
 from ganeti_tw import constants as C, errors, objects, utils
 from ganeti_tw.cmdlib.base import LogicalUnit
 from ganeti_tw.hypervisors import params
@@ -252,6 +254,7 @@ class LUClusterVerify(LogicalUnit):
             for inst in running[name].data or []:
                 where.setdefault(inst, []).append(name)
         self.feedback("* Verifying instances")
+        missing = await self._missing_disks(online)
         for inst_name in cfg.instance_names():
             inst = cfg.get_instance(inst_name)
             pnode = inst.primary_node
@@ -270,15 +273,30 @@ class LUClusterVerify(LogicalUnit):
             for other in nodes:
                 if other != pnode:
                     self._error("instance %s: should not run on node %s" % (inst_name, other))
-            for disk in inst.disks:
-                found = await self.rpc.call_one(pnode, "blockdev_find", [disk.to_dict()])
-                if found.failed or not found.data:
-                    self._error("instance %s: disk %s missing on node %s%s"
-                                % (inst_name, disk.iv_name, pnode,
-                                   ": " + found.fail_msg if found.failed else ""))
+            for iv_name, problem in missing.get(inst_name, []):
+                self._error("instance %s: disk %s missing on node %s%s"
+                            % (inst_name, iv_name, pnode, problem))
         for inst_name, nodes in sorted(where.items()):
             self._error("node %s: orphan instance %s running (not in the configuration)"
                         % (",".join(nodes), inst_name))
+
+    async def _missing_disks(self, online: List[str]) -> Dict[str, List[Any]]:
+        """{instance: [(iv_name, detail)]} of disks absent on their primary, asked in parallel."""
+        cfg = self.cfg
+        asked = []
+        for inst in cfg.data.instances.values():
+            if inst.primary_node in online:
+                for disk in inst.disks:
+                    asked.append((inst.name, disk.iv_name, defer.ensureDeferred(
+                        self.rpc.call_one(inst.primary_node, "blockdev_find",
+                                          [disk.to_dict()]))))
+        results = await defer.gatherResults([d for _, _, d in asked])
+        missing: Dict[str, List[Any]] = {}
+        for (inst_name, iv_name, _), found in zip(asked, results):
+            if found.failed or not found.data:
+                missing.setdefault(inst_name, []).append(
+                    (iv_name, ": " + found.fail_msg if found.failed else ""))
+        return missing
 
     def _verify_node(self, node: Any, data: Dict[str, Any], expected: Dict[str, Any]) -> None:
         name = node.name

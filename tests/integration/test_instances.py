@@ -98,7 +98,7 @@ class FileInstanceLifecycleTests(InstanceTestCase):
         self.assertEqual(self.config().instance_names(), [])
         self.assertEqual(self.gi("list", "--no-headers").strip(), "")
 
-    def test_verify_reports_an_instance_that_should_run_but_does_not(self):
+    def test_verify_reports_a_stopped_instance_and_a_missing_disk(self):
         self.gi(*ADD, "-t", "diskless", "-n", "node3", "inst1")
         self.assertCommandOk("gnt-cluster", "verify")
         os.unlink(self.fake_state(3, "inst1"))
@@ -106,6 +106,10 @@ class FileInstanceLifecycleTests(InstanceTestCase):
         proc = self.gnt("gnt-cluster", "verify")
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("instance inst1: not running on its primary node node3", proc.stdout)
+        self.gi(*ADD, "-t", "file", "-s", "8m", "--no-start", "-n", "node2", "inst2")
+        os.unlink(self.disk_file(2, "inst2"))
+        proc = self.gnt("gnt-cluster", "verify")
+        self.assertIn("instance inst2: disk disk/0 missing on node node2", proc.stdout)
 
 
 class SharedFileTests(InstanceTestCase):
