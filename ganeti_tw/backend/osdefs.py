@@ -6,18 +6,15 @@ their input from the environment, never from arguments.
 """
 
 import os
-import shutil
-import signal
 import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from twisted.internet import defer, error as ierror, protocol
-
 import ganeti_tw
 from ganeti_tw import constants, errors
 from ganeti_tw.backend.context import NodeContext
+from ganeti_tw.backend.process import run_process
 from ganeti_tw.paths import Paths
 
 API_FILE = "ganeti_api_version"
@@ -199,16 +196,6 @@ def os_environment(instance: Dict[str, Any], os_name: str, disk_paths: Sequence[
 
 # running a script ----------------------------------------------------------------------
 
-class _ExitWatcher(protocol.ProcessProtocol):
-    """Waits for the child; its output goes straight to files, never through us."""
-
-    def __init__(self) -> None:
-        self.ended: defer.Deferred = defer.Deferred()
-
-    def processEnded(self, reason: Any) -> None:
-        self.ended.callback(reason.value)
-
-
 def _last_lines(log_path: str) -> str:
     try:
         with open(log_path, "rb") as fh:
@@ -247,6 +234,10 @@ async def run_os_script(ctx: NodeContext, os_obj: OSDefinition, script: str,
     log_path = os.path.join(ctx.paths.os_log_dir, log_file_name(log_kind, names))
     fds: List[int] = []
 
+    def cannot_open(path: str, err: OSError) -> errors.OpExecError:
+        return errors.OpExecError("OS %s script on node %s: cannot open %s: %s"
+                                  % (script, ctx.name, path, err.strerror))
+
     def open_fd(path: str, flags: int) -> int:
         try:
             if not os.path.isdir(ctx.paths.os_log_dir):
@@ -254,62 +245,32 @@ async def run_os_script(ctx: NodeContext, os_obj: OSDefinition, script: str,
                 os.chmod(ctx.paths.os_log_dir, 0o750)  # spec 10; not the daemon's umask
             fds.append(os.open(path, flags, 0o640))
         except OSError as err:
-            raise errors.OpExecError("OS %s script on node %s: cannot open %s: %s"
-                                     % (script, ctx.name, path, err.strerror)) from None
+            raise cannot_open(path, err) from None
         return fds[-1]
 
-    argv = [os_obj.script(script)]
-    setsid = shutil.which("setsid", path=SCRIPT_PATH_ENV)
-    if setsid:
-        argv[:0] = [setsid, "--wait"]
-    watcher = _ExitWatcher()
     try:
         # append: two exports of one instance within a second share a log name
         log_fd = open_fd(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        stdin_fd = open_fd(stdin_path or os.devnull, os.O_RDONLY)
         stdout_fd = (open_fd(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
                      if stdout_path is not None else log_fd)
-        transport = ctx.reactor.spawnProcess(watcher, argv[0], argv, env=env,
-                                             path=os_obj.path,
-                                             childFDs={0: stdin_fd, 1: stdout_fd, 2: log_fd})
+        # its own session, so the timeout kills whatever the script started too
+        res = await run_process(ctx.reactor, [os_obj.script(script)], env, timeout,
+                                cwd=os_obj.path, stdin=stdin_path, stdout=stdout_fd,
+                                stderr=log_fd, own_session=True)
     except OSError as err:
+        if stdin_path is not None and err.filename == stdin_path:
+            raise cannot_open(stdin_path, err) from None
         raise errors.OpExecError("Cannot run OS %s script %s on node %s: %s"
                                  % (script, os_obj.script(script), ctx.name,
                                     err.strerror or err)) from None
     finally:
         for fd in fds:
             os.close(fd)
-    timed_out = False
-
-    def kill() -> None:
-        nonlocal timed_out
-        timed_out = True
-        try:
-            if setsid:
-                os.killpg(transport.pid, signal.SIGKILL)
-            else:
-                transport.signalProcess("KILL")
-        except (OSError, ierror.ProcessExitedAlready):
-            pass
-
-    timer = ctx.reactor.callLater(timeout, kill)
-    try:
-        reason = await watcher.ended
-    finally:
-        if timer.active():
-            timer.cancel()
-    code = getattr(reason, "exitCode", None)
-    if code == 0 and not timed_out:
+    if res.ok:
         return log_path
-    if timed_out:
-        how = "timed out after %ds" % timeout
-    elif getattr(reason, "signal", None) is not None:
-        how = "killed by signal %d" % reason.signal
-    else:
-        how = "exit %s" % code
     raise errors.OpExecError("OS %s script failed (%s) on node %s, last lines: %s; "
-                             "full log: %s" % (script, how, ctx.name, _last_lines(log_path),
-                                               log_path))
+                             "full log: %s" % (script, res.describe(), ctx.name,
+                                               _last_lines(log_path), log_path))
 
 
 # procedures ----------------------------------------------------------------------------
