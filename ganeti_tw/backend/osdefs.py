@@ -314,23 +314,35 @@ def _check_index(instance: Dict[str, Any], disk_index: int) -> None:
                                                                  disk_index))
 
 
+async def _disk_transfer(ctx: NodeContext, script: str, instance: Dict[str, Any],
+                         disk_paths: List[str], disk_index: int, device_path: str,
+                         dump_file: str) -> str:
+    """Run ``export`` (device into ``dump_file``) or ``import`` (``dump_file`` onto the device).
+
+    Both get ``<SCRIPT>_DEVICE``/``<SCRIPT>_INDEX``; the dump is export's
+    stdout and import's stdin (spec 10).
+    """
+    _check_index(instance, disk_index)
+    os_obj = find_os(ctx.paths, instance["os"])
+    exporting = script == "export"
+    prefix = script.upper()
+    return await run_os_script(ctx, os_obj, script, instance, disk_paths,
+                               "exp" if exporting else "import",
+                               extra_env={prefix + "_DEVICE": device_path,
+                                          prefix + "_INDEX": str(disk_index)},
+                               stdout_path=dump_file if exporting else None,
+                               stdin_path=None if exporting else dump_file)
+
+
 async def os_export(ctx: NodeContext, instance: Dict[str, Any], disk_paths: List[str],
                     disk_index: int, device_path: str, dest_file: str) -> str:
     """Dump disk ``disk_index`` (read from ``device_path``) into ``dest_file`` with ``export``."""
-    _check_index(instance, disk_index)
-    os_obj = find_os(ctx.paths, instance["os"])
-    return await run_os_script(ctx, os_obj, "export", instance, disk_paths, "exp",
-                               extra_env={"EXPORT_DEVICE": device_path,
-                                          "EXPORT_INDEX": str(disk_index)},
-                               stdout_path=dest_file)
+    return await _disk_transfer(ctx, "export", instance, disk_paths, disk_index, device_path,
+                                dest_file)
 
 
 async def os_import(ctx: NodeContext, instance: Dict[str, Any], disk_paths: List[str],
                     disk_index: int, device_path: str, src_file: str) -> str:
     """Write the dump in ``src_file`` onto ``device_path`` (disk ``disk_index``) with ``import``."""
-    _check_index(instance, disk_index)
-    os_obj = find_os(ctx.paths, instance["os"])
-    return await run_os_script(ctx, os_obj, "import", instance, disk_paths, "import",
-                               extra_env={"IMPORT_DEVICE": device_path,
-                                          "IMPORT_INDEX": str(disk_index)},
-                               stdin_path=src_file)
+    return await _disk_transfer(ctx, "import", instance, disk_paths, disk_index, device_path,
+                                src_file)
