@@ -1,9 +1,10 @@
 """Small helpers with no Twisted dependency: durable files, sorting, units."""
 
 import errno
+import math
 import os
 import re
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Union
 
 
 def fsync_dir(path: str) -> None:
@@ -96,9 +97,34 @@ def nice_sort(names: Iterable[str]) -> List[str]:
     return sorted(names, key=nice_sort_key)
 
 
-_UNIT_RE = re.compile(r"^([.\d]+)\s*([a-zA-Z]+)?$")
-_UNIT_FACTORS = {"m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
+_UNIT_RE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$", re.IGNORECASE)
+_UNIT_FACTORS = {"": 1, "m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
                  "t": 1024 * 1024, "tb": 1024 * 1024, "tib": 1024 * 1024}
+
+
+def parse_unit(text: Union[str, int, float]) -> int:
+    """``NUMBER[m|g|t]`` as MiB (plain number = MiB), rounded up to a multiple of 4 (spec 0).
+
+    Rounding to 4 MiB keeps sizes whole LVM extents, as Ganeti does. Units
+    are case-insensitive and may be spelled ``mb``/``mib`` etc.; raises
+    ValueError, naming the text, for a negative size or anything else.
+    """
+    text = str(text).strip()
+    if text.startswith("-"):
+        raise ValueError("invalid size '%s': it must not be negative" % text)
+    match = _UNIT_RE.match(text)
+    if not match:
+        raise ValueError("invalid size '%s' (expected a number with an optional unit "
+                         "m, g or t)" % text)
+    unit = match.group(2).lower()
+    if unit not in _UNIT_FACTORS:
+        raise ValueError("unknown unit '%s' in size '%s' (use m, g or t)"
+                         % (match.group(2), text))
+    value = float(match.group(1)) * _UNIT_FACTORS[unit]
+    if not math.isfinite(value):
+        raise ValueError("size '%s' is too large" % text)
+    mib = math.ceil(value)
+    return mib + (-mib % 4)
 
 
 def format_unit(value: float, units: str) -> str:

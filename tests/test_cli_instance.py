@@ -11,7 +11,7 @@ from twisted.trial import unittest
 
 from ganeti_tw import constants as C, errors
 from ganeti_tw.cli import UsageError, cluster, debug, instance, node, tags
-from ganeti_tw.cli.instance import build_parser, parse_unit
+from ganeti_tw.cli.instance import build_parser
 
 
 def parse(*argv: str):
@@ -27,23 +27,6 @@ class TTY(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-class ParseUnitTests(unittest.SynchronousTestCase):
-    def test_plain_number_is_mib_rounded_up_to_4(self):
-        self.assertEqual(parse_unit("512"), 512)
-        self.assertEqual(parse_unit("10"), 12)
-        self.assertEqual(parse_unit("1.5"), 4)
-
-    def test_suffixes(self):
-        self.assertEqual(parse_unit("1g"), 1024)
-        self.assertEqual(parse_unit("30G"), 30720)
-        self.assertEqual(parse_unit("1.5t"), 1536 * 1024)
-        self.assertEqual(parse_unit("100MiB"), 100)
-
-    def test_refuses_negative_and_garbage(self):
-        for text in ("-1", "-1g", "12q", "abc", "", "1.2.3g", "9" * 400):
-            self.assertRaises(ValueError, parse_unit, text)
 
 
 class AddTests(unittest.SynchronousTestCase):

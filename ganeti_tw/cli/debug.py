@@ -2,9 +2,9 @@
 
 from typing import Any, List, Optional
 
-from ganeti_tw import constants as C, opcodes
+from ganeti_tw import constants as C, opcodes, utils
 from ganeti_tw.cli import Parser, UsageError, add_submit_option, make_parser, run, submit_one
-from ganeti_tw.cli.instance import parse_unit, size_arg
+from ganeti_tw.cli.instance import size_arg
 
 
 def delay(opts: Any) -> int:
@@ -21,7 +21,7 @@ def delay(opts: Any) -> int:
 def build_allocator_op(opts: Any) -> opcodes.OpCode:
     """OP_TEST_ALLOCATOR from the options; NICs are ``mac/ip/bridge`` (empty = unset)."""
     try:
-        disks = [{"size": parse_unit(size), "mode": "w"} for size in opts.disks.split(",")]
+        disks = [{"size": utils.parse_unit(size), "mode": "w"} for size in opts.disks.split(",")]
     except ValueError as err:
         raise UsageError("gnt-debug allocator: error: --disks: %s" % err) from None
     nics = []

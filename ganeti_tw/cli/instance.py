@@ -2,9 +2,7 @@
 
 import argparse
 import json
-import math
 import os
-import re
 import shlex
 import sys
 import textwrap
@@ -18,38 +16,10 @@ from ganeti_tw.cli.tags import add_tag_commands
 
 # sizes ---------------------------------------------------------------------------------
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$", re.IGNORECASE)
-_SIZE_FACTORS = {"": 1, "m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
-                 "t": 1024 * 1024, "tb": 1024 * 1024, "tib": 1024 * 1024}
-
-
-def parse_unit(text: Any) -> int:
-    """``NUMBER[m|g|t]`` as MiB (plain number = MiB), rounded up to a multiple of 4 (spec 0).
-
-    Rounding to 4 MiB keeps sizes whole LVM extents, as Ganeti does.
-    """
-    text = str(text).strip()
-    if text.startswith("-"):
-        raise ValueError("invalid size '%s': it must not be negative" % text)
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise ValueError("invalid size '%s' (expected a number with an optional unit "
-                         "m, g or t)" % text)
-    unit = match.group(2).lower()
-    if unit not in _SIZE_FACTORS:
-        raise ValueError("unknown unit '%s' in size '%s' (use m, g or t)"
-                         % (match.group(2), text))
-    value = float(match.group(1)) * _SIZE_FACTORS[unit]
-    if not math.isfinite(value):
-        raise ValueError("size '%s' is too large" % text)
-    mib = math.ceil(value)
-    return mib + (-mib % 4)
-
-
 def size_arg(text: str) -> int:
     """argparse type for a size option or argument."""
     try:
-        return parse_unit(text)
+        return utils.parse_unit(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -78,7 +48,7 @@ def _disk_params(params: Dict[str, Any]) -> Dict[str, Any]:
     if "size" in out:
         if isinstance(out["size"], bool):
             raise ValueError("size needs a value")
-        out["size"] = parse_unit(out["size"])
+        out["size"] = utils.parse_unit(out["size"])
     if out.get("mode", C.DISK_RDWR) not in C.DISK_ACCESS_SET:
         raise ValueError("invalid disk mode '%s' (use ro or rw)" % out["mode"])
     return out
@@ -150,7 +120,7 @@ def _beparams(raw: Optional[Dict[str, Any]], allow_default: bool = False) -> dic
         if allow_default and _is_default(value):
             out[key] = C.VALUE_DEFAULT
         elif key == C.BE_MEMORY and isinstance(value, str):
-            out[key] = parse_unit(value)
+            out[key] = utils.parse_unit(value)
     return out
 
 
@@ -486,7 +456,7 @@ def _batch_op(name: str, spec: Any) -> opcodes.OpCode:
         raise ValueError("'disk_size' given for a diskless instance")
     try:
         disks = [] if template == C.DT_DISKLESS else \
-            [{"size": parse_unit(size)} for size in values["disk_size"]]
+            [{"size": utils.parse_unit(size)} for size in values["disk_size"]]
     except ValueError as err:
         raise ValueError("'disk_size': %s" % err) from None
     try:

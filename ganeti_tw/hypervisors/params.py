@@ -6,13 +6,11 @@ provider for; nodes then re-check them and look for the files they name.
 """
 
 import ipaddress
-import math
 import os
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-from ganeti_tw import constants, errors
+from ganeti_tw import constants, errors, utils
 
 VTYPE_STRING = "string"
 VTYPE_BOOL = "bool"
@@ -221,23 +219,6 @@ def fill_hvparams(hv_name: str, cluster_hvparams: Optional[Mapping[str, Any]],
     return filled
 
 
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)?$")
-_SIZE_FACTORS = {"m": 1, "mb": 1, "mib": 1, "g": 1024, "gb": 1024, "gib": 1024,
-                 "t": 1024 * 1024, "tb": 1024 * 1024, "tib": 1024 * 1024}
-
-
-def _parse_size(text: str) -> int:
-    """``NUMBER[unit]`` in MiB, rounded up to an integer and to a multiple of 4 (spec 0)."""
-    match = _SIZE_RE.match(text.strip())
-    if not match:
-        raise ValueError("expected a number with an optional unit m, g or t")
-    unit = (match.group(2) or "m").lower()
-    if unit not in _SIZE_FACTORS:
-        raise ValueError("unknown unit '%s'" % match.group(2))
-    mib = math.ceil(float(match.group(1)) * _SIZE_FACTORS[unit])
-    return mib + (-mib % 4)
-
-
 def convert_value(name: str, vtype: str, value: Any) -> Any:
     """``value`` as a ``vtype``, the way the CLI and RAPI may give it (spec 8.1).
 
@@ -270,7 +251,7 @@ def convert_value(name: str, vtype: str, value: Any) -> Any:
     if vtype == VTYPE_SIZE:
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             try:
-                return _parse_size(str(value))
+                return utils.parse_unit(value)
             except ValueError as err:
                 raise fail("size: %s" % err) from None
         raise fail("size")
