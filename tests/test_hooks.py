@@ -14,6 +14,7 @@ from ganeti_tw.backend.hooks import hooks_runner
 from ganeti_tw.constants import HKR_FAIL, HKR_SKIP, HKR_SUCCESS
 from ganeti_tw.paths import Paths
 from ganeti_tw.rpc.client import OFFLINE_MSG, RpcResult
+from tests.reactor_util import in_running_reactor
 
 ENV_BIN = shutil.which("env")
 
@@ -41,7 +42,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.pre_dir = os.path.join(self.ctx.paths.hooks_dir, "instance-start-pre.d")
 
     def run_pre(self, env: Any = None, hpath: str = "instance-start") -> defer.Deferred:
-        return defer.ensureDeferred(hooks_runner(self.ctx, hpath, "pre", env or {}))
+        return in_running_reactor(lambda: hooks_runner(self.ctx, hpath, "pre", env or {}))
 
     async def _env_is_exactly_given_plus_path(self):
         os.makedirs(self.pre_dir)
@@ -54,7 +55,7 @@ class HooksRunnerTests(unittest.TestCase):
                                              "PATH": "/sbin:/bin:/usr/sbin:/usr/bin"})
 
     def test_env_is_exactly_given_plus_path(self):
-        return defer.ensureDeferred(self._env_is_exactly_given_plus_path())
+        return in_running_reactor(lambda: self._env_is_exactly_given_plus_path())
 
     async def _scripts_run_sequentially_in_name_order(self):
         log = os.path.join(self.ctx.paths.root, "log")
@@ -69,7 +70,7 @@ class HooksRunnerTests(unittest.TestCase):
             self.assertEqual(fh.read().split(), ["10-a", "20-b", "30-c"])
 
     def test_scripts_run_sequentially_in_name_order(self):
-        return defer.ensureDeferred(self._scripts_run_sequentially_in_name_order())
+        return in_running_reactor(lambda: self._scripts_run_sequentially_in_name_order())
 
     async def _bad_names_and_non_executables_are_skipped(self):
         marker = os.path.join(self.ctx.paths.root, "ran")
@@ -85,7 +86,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertFalse(os.path.exists(marker))
 
     def test_bad_names_and_non_executables_are_skipped(self):
-        return defer.ensureDeferred(self._bad_names_and_non_executables_are_skipped())
+        return in_running_reactor(lambda: self._bad_names_and_non_executables_are_skipped())
 
     async def _failure_keeps_stdout_and_stderr(self):
         write_script(self.pre_dir, "10-fail", "#!/bin/sh\necho out\necho err >&2\nexit 3\n")
@@ -96,7 +97,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertEqual(result[1], ["instance-start-pre.d/20-ok", HKR_SUCCESS, ""])
 
     def test_failure_keeps_stdout_and_stderr(self):
-        return defer.ensureDeferred(self._failure_keeps_stdout_and_stderr())
+        return in_running_reactor(lambda: self._failure_keeps_stdout_and_stderr())
 
     async def _missing_interpreter_fails_with_one_line(self):
         write_script(self.pre_dir, "10-bad", "#!/nonexistent/sh\necho hi\n")
@@ -107,7 +108,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertNotIn("\n", output)
 
     def test_missing_interpreter_fails_with_one_line(self):
-        return defer.ensureDeferred(self._missing_interpreter_fails_with_one_line())
+        return in_running_reactor(lambda: self._missing_interpreter_fails_with_one_line())
 
     async def _output_is_cut_at_4096_bytes(self):
         write_script(self.pre_dir, "10-chatty",
@@ -116,7 +117,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertEqual((status, output), (HKR_SUCCESS, "x" * 4096))
 
     def test_output_is_cut_at_4096_bytes(self):
-        return defer.ensureDeferred(self._output_is_cut_at_4096_bytes())
+        return in_running_reactor(lambda: self._output_is_cut_at_4096_bytes())
 
     async def _runs_in_root_dir_with_empty_stdin(self):
         write_script(self.pre_dir, "10-where", "#!/bin/sh\npwd\ncat\necho done\n")
@@ -124,7 +125,7 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertEqual((status, output.split()), (HKR_SUCCESS, ["/", "done"]))
 
     def test_runs_in_root_dir_with_empty_stdin(self):
-        return defer.ensureDeferred(self._runs_in_root_dir_with_empty_stdin())
+        return in_running_reactor(lambda: self._runs_in_root_dir_with_empty_stdin())
 
     async def _slow_script_is_killed_and_fails(self):
         self.patch(backend_hooks, "HOOK_TIMEOUT", 0.5)
@@ -140,16 +141,18 @@ class HooksRunnerTests(unittest.TestCase):
         self.assertEqual(result[1][1:], [HKR_SUCCESS, "next"])
 
     def test_slow_script_is_killed_and_fails(self):
-        return defer.ensureDeferred(self._slow_script_is_killed_and_fails())
+        return in_running_reactor(lambda: self._slow_script_is_killed_and_fails())
 
+    # these start no process: their result is there at once
     def test_missing_directory_means_no_hooks(self):
-        self.assertEqual(self.successResultOf(self.run_pre()), [])
+        d = defer.ensureDeferred(hooks_runner(self.ctx, "instance-start", "pre", {}))
+        self.assertEqual(self.successResultOf(d), [])
 
     def test_paths_outside_hooks_dir_are_refused(self):
-        for hpath in ("../etc", "a/b", "", ".x"):
-            self.failureResultOf(self.run_pre(hpath=hpath), errors.HooksFailure)
-        d = defer.ensureDeferred(hooks_runner(self.ctx, "instance-start", "../pre", {}))
-        self.failureResultOf(d, errors.HooksFailure)
+        for hpath, phase in [("../etc", "pre"), ("a/b", "pre"), ("", "pre"), (".x", "pre"),
+                             ("instance-start", "../pre")]:
+            d = defer.ensureDeferred(hooks_runner(self.ctx, hpath, phase, {}))
+            self.failureResultOf(d, errors.HooksFailure)
 
 
 class FakeRpc:
@@ -219,7 +222,7 @@ class HooksMasterTests(unittest.TestCase):
         self.assertEqual(self.warnings, [])
 
     def test_scripts_see_the_full_environment(self):
-        return defer.ensureDeferred(self._scripts_see_the_full_environment())
+        return in_running_reactor(lambda: self._scripts_see_the_full_environment())
 
     async def _failed_pre_hook_aborts_naming_node_script_output(self):
         write_script(self.hooks_dir("node2", "instance-start-pre.d"), "10-deny",
@@ -234,7 +237,7 @@ class HooksMasterTests(unittest.TestCase):
         self.assertNotIn("\n", message)
 
     def test_failed_pre_hook_aborts_naming_node_script_output(self):
-        return defer.ensureDeferred(self._failed_pre_hook_aborts_naming_node_script_output())
+        return in_running_reactor(lambda: self._failed_pre_hook_aborts_naming_node_script_output())
 
     async def _unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre(self):
         self.rpc.offline.add("node2")
@@ -245,7 +248,7 @@ class HooksMasterTests(unittest.TestCase):
         self.assertIn("refused", self.warnings[0])
 
     def test_unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre(self):
-        return defer.ensureDeferred(
+        return in_running_reactor(lambda: 
             self._unreachable_nodes_only_warn_and_offline_ones_are_skipped_in_pre())
 
     async def _failed_post_hook_only_warns(self):
@@ -257,7 +260,7 @@ class HooksMasterTests(unittest.TestCase):
                          ["Post hook failed: node3: instance-start-post.d/10-fail: broken"])
 
     def test_failed_post_hook_only_warns(self):
-        return defer.ensureDeferred(self._failed_post_hook_only_warns())
+        return in_running_reactor(lambda: self._failed_post_hook_only_warns())
 
     async def _config_update_runs_post_on_master_only(self):
         for node in self.roots:
@@ -271,7 +274,7 @@ class HooksMasterTests(unittest.TestCase):
                          ("config-update", "post"))
 
     def test_config_update_runs_post_on_master_only(self):
-        return defer.ensureDeferred(self._config_update_runs_post_on_master_only())
+        return in_running_reactor(lambda: self._config_update_runs_post_on_master_only())
 
     def test_no_nodes_means_no_call(self):
         master = self.make_master(pre=(), post=())

@@ -14,6 +14,7 @@ from ganeti_tw.backend.context import NodeContext
 from ganeti_tw.backend.iallocator import PACKAGE_IALLOCATOR_DIR, iallocator_runner
 from ganeti_tw.paths import Paths
 from ganeti_tw.rpc.client import RpcResult
+from tests.reactor_util import in_running_reactor
 
 CLUSTER = {"cluster_name": "cluster.example.com", "tags": ["c1"],
            "enabled_hypervisors": ["fake"]}
@@ -169,7 +170,7 @@ class RunnerTests(unittest.TestCase):
         self.local_dir, self.lib_dir = self.ctx.paths.iallocator_search_path[:2]
 
     def run_allocator(self, name, text="{}"):
-        return defer.ensureDeferred(iallocator_runner(self.ctx, name, text))
+        return in_running_reactor(lambda: iallocator_runner(self.ctx, name, text))
 
     async def _first_directory_in_search_order_wins(self):
         write_script(self.lib_dir, "free-memory", "#!/bin/sh\necho lib\n")
@@ -178,7 +179,7 @@ class RunnerTests(unittest.TestCase):
         self.assertEqual(await self.run_allocator("free-memory"), [True, "local\n"])
 
     def test_first_directory_in_search_order_wins(self):
-        return defer.ensureDeferred(self._first_directory_in_search_order_wins())
+        return in_running_reactor(lambda: self._first_directory_in_search_order_wins())
 
     def test_search_ends_with_system_then_package_dirs(self):
         dirs = backend_iallocator.search_dirs(self.ctx)
@@ -188,15 +189,18 @@ class RunnerTests(unittest.TestCase):
                                     "/usr/share/ganeti/iallocators",
                                     PACKAGE_IALLOCATOR_DIR])
 
+    # these start no process: their result is there at once
     def test_not_found_lists_searched_dirs(self):
-        f = self.failureResultOf(self.run_allocator("no-such-allocator"), errors.OpExecError)
+        d = defer.ensureDeferred(iallocator_runner(self.ctx, "no-such-allocator", "{}"))
+        f = self.failureResultOf(d, errors.OpExecError)
         self.assertIn("no-such-allocator not found in", str(f.value))
         self.assertIn(self.local_dir, str(f.value))
         self.assertIn(PACKAGE_IALLOCATOR_DIR, str(f.value))
 
     def test_names_with_slashes_are_refused(self):
         for name in ("../../bin/sh", "/bin/true", "..", ""):
-            self.failureResultOf(self.run_allocator(name), errors.OpExecError)
+            self.failureResultOf(defer.ensureDeferred(iallocator_runner(self.ctx, name, "{}")),
+                                 errors.OpExecError)
 
     async def _input_file_is_private_and_removed(self):
         write_script(self.local_dir, "probe", "#!/bin/sh\nstat -c %%a \"$1\"\ncat \"$1\"\n"
@@ -207,7 +211,7 @@ class RunnerTests(unittest.TestCase):
             self.assertFalse(os.path.exists(fh.read().strip()))
 
     def test_input_file_is_private_and_removed(self):
-        return defer.ensureDeferred(self._input_file_is_private_and_removed())
+        return in_running_reactor(lambda: self._input_file_is_private_and_removed())
 
     async def _failure_reports_exit_and_output(self):
         write_script(self.local_dir, "broken", "#!/bin/sh\necho 'bad input' >&2\nexit 4\n")
@@ -219,7 +223,7 @@ class RunnerTests(unittest.TestCase):
             self.fail("failing allocator did not raise")
 
     def test_failure_reports_exit_and_output(self):
-        return defer.ensureDeferred(self._failure_reports_exit_and_output())
+        return in_running_reactor(lambda: self._failure_reports_exit_and_output())
 
     async def _slow_allocator_is_killed(self):
         self.patch(backend_iallocator, "IALLOCATOR_TIMEOUT", 0.5)
@@ -232,7 +236,7 @@ class RunnerTests(unittest.TestCase):
             self.fail("slow allocator did not raise")
 
     def test_slow_allocator_is_killed(self):
-        return defer.ensureDeferred(self._slow_allocator_is_killed())
+        return in_running_reactor(lambda: self._slow_allocator_is_killed())
 
 
 class MasterRpc:
@@ -277,7 +281,7 @@ class FreeMemoryAllocatorTests(unittest.TestCase):
         self.assertEqual(await self.allocate(2), ["medium", "small"])
 
     def test_picks_most_free_memory_skipping_offline_drained_and_full(self):
-        return defer.ensureDeferred(
+        return in_running_reactor(lambda: 
             self._picks_most_free_memory_skipping_offline_drained_and_full())
 
     async def _too_few_nodes_is_a_clear_refusal(self):
@@ -290,7 +294,7 @@ class FreeMemoryAllocatorTests(unittest.TestCase):
             self.fail("allocation without room did not fail")
 
     def test_too_few_nodes_is_a_clear_refusal(self):
-        return defer.ensureDeferred(self._too_few_nodes_is_a_clear_refusal())
+        return in_running_reactor(lambda: self._too_few_nodes_is_a_clear_refusal())
 
     async def _relocate_picks_a_node_outside_the_instance(self):
         mirror = instance("mirror", "medium", 512)
@@ -303,7 +307,7 @@ class FreeMemoryAllocatorTests(unittest.TestCase):
         self.assertEqual(iallocator.parse_response(text, 1), ["busy"])
 
     def test_relocate_picks_a_node_outside_the_instance(self):
-        return defer.ensureDeferred(self._relocate_picks_a_node_outside_the_instance())
+        return in_running_reactor(lambda: self._relocate_picks_a_node_outside_the_instance())
 
     async def _runner_failure_is_a_prerequisite_error(self):
         try:
@@ -315,7 +319,7 @@ class FreeMemoryAllocatorTests(unittest.TestCase):
             self.fail("missing allocator did not raise")
 
     def test_runner_failure_is_a_prerequisite_error(self):
-        return defer.ensureDeferred(self._runner_failure_is_a_prerequisite_error())
+        return in_running_reactor(lambda: self._runner_failure_is_a_prerequisite_error())
 
     def test_script_rejects_unreadable_input(self):
         proc = subprocess.run([sys.executable, os.path.join(PACKAGE_IALLOCATOR_DIR,

@@ -7,13 +7,14 @@ import shutil
 import stat
 import subprocess
 
-from twisted.internet import defer, reactor
+from twisted.internet import reactor
 from twisted.trial import unittest
 
 from ganeti_tw import constants as C, errors
 from ganeti_tw.backend import osdefs
 from ganeti_tw.backend.context import NodeContext
 from ganeti_tw.paths import Paths
+from tests.reactor_util import in_running_reactor
 
 NOOP_DIR = "/usr/share/ganeti/os/noop"
 
@@ -209,7 +210,7 @@ class RunnerTests(OSTestCase):
             log = await osdefs.instance_os_add(self.ctx, instance("envdump"), [disk], True)
             with open(log) as fh:
                 self.assertIn("INSTANCE_REINSTALL=1\n", fh.read())
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_script_runs_in_the_os_dir_without_arguments(self):
         write_os(self.first, "cwd", scripts={"create": '#!/bin/sh\necho "$# $(pwd)"\n'})
@@ -219,7 +220,7 @@ class RunnerTests(OSTestCase):
             log = await osdefs.instance_os_add(self.ctx, instance("cwd"), [disk], False)
             with open(log) as fh:
                 self.assertEqual(fh.read(), "0 %s\n" % os.path.join(self.first, "cwd"))
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_failure_is_one_line_with_last_lines_and_log_path(self):
         write_os(self.first, "fails", scripts={"create": (
@@ -246,7 +247,7 @@ class RunnerTests(OSTestCase):
             self.assertEqual(stat.S_IMODE(os.stat(self.paths.os_log_dir).st_mode), 0o750)
             with open(log) as fh:
                 self.assertEqual(len(fh.read().splitlines()), 26)
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_timeout_kills_the_script_and_what_it_started(self):
         pidfile = os.path.abspath(self.mktemp())
@@ -273,7 +274,7 @@ class RunnerTests(OSTestCase):
                 await _sleep(0.02)
             else:
                 self.fail("the script's child %d survived the timeout" % pid)
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_rename_gets_the_old_name_and_its_log_name(self):
         write_os(self.first, "ren", scripts={
@@ -287,7 +288,7 @@ class RunnerTests(OSTestCase):
                              r"^rename-ren-old\.example\.com-inst1\.example\.com-\d+\.log$")
             with open(log) as fh:
                 self.assertEqual(fh.read(), "old.example.com -> inst1.example.com\n")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_unreadable_import_source_is_one_clear_line(self):
         write_os(self.first, "imp")
@@ -301,7 +302,7 @@ class RunnerTests(OSTestCase):
                 self.assertIn("cannot open %s: No such file or directory" % missing, str(err))
             else:
                 self.fail("import did not fail")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_export_rejects_a_disk_index_the_instance_lacks(self):
         async def run():
@@ -311,7 +312,7 @@ class RunnerTests(OSTestCase):
                 self.assertIn("has no disk 1", str(err))
             else:
                 self.fail("export did not fail")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
 
 async def _sleep(seconds: float) -> None:
@@ -353,7 +354,7 @@ class TinyOSTests(OSTestCase):
             self.assertEqual(os.path.getsize(disks[0]), 4 * 1024 * 1024)
             with open(disks[1], "rb") as fh:
                 self.assertEqual(fh.read(7), b"keep me")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_rename_rewrites_the_hostname(self):
         disk = self.disk()
@@ -363,7 +364,7 @@ class TinyOSTests(OSTestCase):
             renamed = instance("tiny", name="inst2.example.com")
             await osdefs.instance_run_rename(self.ctx, renamed, [disk], "inst1.example.com")
             self.assertEqual(debugfs_cat(disk, "/etc/hostname"), "inst2.example.com\n")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_rename_of_a_foreign_disk_does_nothing_and_says_so(self):
         disk = self.disk()
@@ -374,7 +375,7 @@ class TinyOSTests(OSTestCase):
                 self.assertIn("nothing to rename", fh.read())
             with open(disk, "rb") as fh:
                 self.assertEqual(fh.read(), b"\0" * 4 * 1024 * 1024)
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_export_import_round_trip(self):
         source, target = self.disk("disk0"), self.disk("target")
@@ -390,7 +391,7 @@ class TinyOSTests(OSTestCase):
             with open(source, "rb") as a, open(target, "rb") as b:
                 self.assertTrue(a.read() == b.read(), "the imported disk differs")
             self.assertEqual(debugfs_cat(target, "/etc/hostname"), "inst1.example.com\n")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_create_without_disks_fails_clearly(self):
         async def run():
@@ -400,7 +401,7 @@ class TinyOSTests(OSTestCase):
                 self.assertIn("create: error: the instance has no disks", str(err))
             else:
                 self.fail("create without disks succeeded")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())
 
     def test_scripts_print_usage(self):
         for script in osdefs.OS_SCRIPTS:
@@ -452,4 +453,4 @@ class DebianNoopTests(OSTestCase):
             await osdefs.os_import(self.ctx, instance("noop"), [target], 0, target, dump)
             with open(target, "rb") as fh:
                 self.assertEqual(fh.read(9), b"noop data")
-        return defer.ensureDeferred(run())
+        return in_running_reactor(lambda: run())

@@ -8,9 +8,6 @@ from ganeti_tw import constants, errors
 from ganeti_tw.backend.process import run_process
 from ganeti_tw.constants import HKR_FAIL, HKR_SKIP, HKR_SUCCESS
 
-# The iallocator runner still imports it from here.
-run_child = run_process
-
 HOOKS_PATH_ENV = "/sbin:/bin:/usr/sbin:/usr/bin"
 HOOK_TIMEOUT = 60
 HOOK_OUTPUT_LIMIT = 4096

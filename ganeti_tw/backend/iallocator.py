@@ -7,7 +7,7 @@ from typing import Any, List
 
 import ganeti_tw
 from ganeti_tw import constants, errors
-from ganeti_tw.backend.hooks import run_child
+from ganeti_tw.backend.process import run_process
 
 IALLOCATOR_TIMEOUT = 60
 # Enough of a failing allocator's output to say why, not a whole dump.
@@ -56,8 +56,8 @@ async def iallocator_runner(ctx: Any, name: str, input_text: str) -> List[Any]:
         with os.fdopen(fd, "w") as fh:
             fh.write(input_text)
         try:
-            res = await run_child(ctx.reactor, [script, tmpname], dict(os.environ),
-                                  IALLOCATOR_TIMEOUT)
+            res = await run_process(ctx.reactor, [script, tmpname], dict(os.environ),
+                                    IALLOCATOR_TIMEOUT)
         except OSError as err:
             raise errors.OpExecError("Instance allocator %s failed: %s" % (name, err))
     finally:
