@@ -212,14 +212,18 @@ class RunnerTests(OSTestCase):
                 self.assertIn("INSTANCE_REINSTALL=1\n", fh.read())
         return in_running_reactor(lambda: run())
 
-    def test_script_runs_in_the_os_dir_without_arguments(self):
-        write_os(self.first, "cwd", scripts={"create": '#!/bin/sh\necho "$# $(pwd)"\n'})
+    def test_script_runs_in_the_os_dir_without_arguments_and_umask_022(self):
+        write_os(self.first, "cwd", scripts={"create": '#!/bin/sh\necho "$# $(pwd) $(umask)"\n'})
         disk = self.disk()
 
         async def run():
-            log = await osdefs.instance_os_add(self.ctx, instance("cwd"), [disk], False)
+            old = os.umask(0o077)  # as the node daemon runs
+            try:
+                log = await osdefs.instance_os_add(self.ctx, instance("cwd"), [disk], False)
+            finally:
+                os.umask(old)
             with open(log) as fh:
-                self.assertEqual(fh.read(), "0 %s\n" % os.path.join(self.first, "cwd"))
+                self.assertEqual(fh.read(), "0 %s 0022\n" % os.path.join(self.first, "cwd"))
         return in_running_reactor(lambda: run())
 
     def test_failure_is_one_line_with_last_lines_and_log_path(self):

@@ -15,6 +15,10 @@ import ganeti_tw
 from ganeti_tw import constants, errors
 from ganeti_tw.backend.context import NodeContext
 from ganeti_tw.backend.process import run_process
+
+# A guest's files must get the modes of a normal install (an /etc/hostname
+# every user can read), not the node daemon's private 077.
+OS_SCRIPT_UMASK = 0o022
 from ganeti_tw.paths import Paths
 
 API_FILE = "ganeti_api_version"
@@ -256,7 +260,7 @@ async def run_os_script(ctx: NodeContext, os_obj: OSDefinition, script: str,
         # its own session, so the timeout kills whatever the script started too
         res = await run_process(ctx.reactor, [os_obj.script(script)], env, timeout,
                                 cwd=os_obj.path, stdin=stdin_path, stdout=stdout_fd,
-                                stderr=log_fd, own_session=True)
+                                stderr=log_fd, own_session=True, umask=OS_SCRIPT_UMASK)
     except OSError as err:
         if stdin_path is not None and err.filename == stdin_path:
             raise cannot_open(stdin_path, err) from None

@@ -79,7 +79,8 @@ async def run_process(reactor: Any, argv: Sequence[str], env: Dict[str, str], ti
                       cwd: str = "/", stdin: Optional[str] = None,
                       stdout: Optional[int] = None, stderr: Optional[int] = None,
                       limit: Optional[int] = None,
-                      own_session: bool = False) -> ProcessResult:
+                      own_session: bool = False,
+                      umask: Optional[int] = None) -> ProcessResult:
     """Run ``argv``; kill it after ``timeout`` seconds.
 
     Args:
@@ -89,6 +90,7 @@ async def run_process(reactor: Any, argv: Sequence[str], env: Dict[str, str], ti
       own_session: run the child in a new session (setsid(1), when
         installed), so the timeout kills everything it started, not only the
         child itself.
+      umask: the child's umask, when it must differ from the daemon's 077.
 
     Raises OSError when ``stdin`` cannot be opened (its ``filename`` is set)
     or no process can be forked.
@@ -101,12 +103,16 @@ async def run_process(reactor: Any, argv: Sequence[str], env: Dict[str, str], ti
         else:
             own_session = False
     stdin_fd = os.open(stdin or os.devnull, os.O_RDONLY)
+    # the child inherits the umask at fork, inside spawnProcess
+    old_umask = os.umask(umask) if umask is not None else None
     try:
         child_fds = {0: stdin_fd, 1: "r" if stdout is None else stdout,
                      2: "r" if stderr is None else stderr}
         transport = reactor.spawnProcess(collector, argv[0], list(argv), env=env, path=cwd,
                                          childFDs=child_fds)
     finally:
+        if old_umask is not None:
+            os.umask(old_umask)
         os.close(stdin_fd)
     timed_out = False
 
