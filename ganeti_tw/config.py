@@ -44,7 +44,7 @@ def load_config(path: str) -> ConfigData:
 
 def write_config(path: str, config: ConfigData) -> bytes:
     """Write config.data atomically and durably (0600); returns the bytes written."""
-    data = serializer.dump(config.to_dict())
+    data = serializer.dump(config.to_dict(copy_values=False))
     utils.write_file_atomic(path, data, mode=0o600)
     return data
 
