@@ -50,10 +50,10 @@ def write_files(paths: Paths, values: Dict[str, str]) -> None:
     if unknown:
         raise errors.ParameterError("Unknown ssconf key(s): %s" % ", ".join(sorted(unknown)))
     os.makedirs(paths.data_dir, mode=0o755, exist_ok=True)
-    for key, value in values.items():
-        utils.write_file_atomic(paths.ssconf_file(key), value.encode("utf-8"),
-                                mode=0o444, sync_dir=False)
-    utils.fsync_dir(paths.data_dir)
+    # one batch: all temp files written before the first fsync (see utils)
+    utils.write_files_atomic(paths.data_dir,
+                             [(os.path.basename(paths.ssconf_file(key)), value.encode("utf-8"))
+                              for key, value in sorted(values.items())], mode=0o444)
 
 
 class SimpleStore:
