@@ -243,6 +243,10 @@ class BadInputTests(InstanceTestCase):
         for index in range(17):
             many += ["--disk", "%d:size=1m" % index]
         cases.append((("-o", "tiny", "-t", "file", *many, "-n", "node2", "x1"), "16"))
+        nics = []
+        for index in range(9):
+            nics += ["--net", "%d:ip=none" % index]
+        cases.append((("-o", "tiny", "-t", "diskless", *nics, "-n", "node2", "x1"), "8"))
         for args, needle in cases:
             line = self.add_fails(*args)
             self.assertIn(needle, line, args)
@@ -352,3 +356,49 @@ class MultiInstanceCommandTests(InstanceTestCase):
         self.assertIn("kvm", line)
         line = self.assertCommandFails("gnt-cluster", "modify", "-H", "kvm:acpi=maybe")
         self.assertIn("acpi", line)
+
+
+class ConcurrencyAndNodeStateTests(InstanceTestCase):
+    NODES = 3
+
+    def create_op(self, name: str, node: str, template: str = "file") -> dict:
+        return {"OP_ID": "OP_INSTANCE_CREATE", "instance_name": name, "disk_template": template,
+                "disks": [{"size": 8}] if template != "diskless" else [], "os_type": "tiny",
+                "pnode": node, "name_check": False, "ip_check": False}
+
+    def test_two_creations_of_one_name_make_one_instance(self):
+        first = self.submit(self.create_op("twin", "node2"))
+        second = self.submit(self.create_op("twin", "node3"))
+        statuses = sorted([self.wait_job(first)[0], self.wait_job(second)[0]])
+        self.assertEqual(statuses, ["error", "success"])
+        self.assertEqual(self.config().instance_names(), ["twin"])
+        pnode = self.config().get_instance("twin").primary_node
+        other = 3 if pnode == "node2" else 2
+        self.assertTrue(os.path.exists(self.disk_file(int(pnode[-1]), "twin")))
+        self.assertFalse(os.path.exists(os.path.join(
+            self.cluster.paths(other).file_storage_dir, "twin")))
+
+    def test_parallel_operations_on_different_instances(self):
+        jobs = [self.submit(self.create_op("par%d" % i, "node%d" % (i % 3 + 1), "diskless"))
+                for i in range(6)]
+        for job in jobs:
+            self.assertEqual(self.wait_job(job)[0], "success")
+        jobs = [self.submit({"OP_ID": "OP_INSTANCE_SHUTDOWN", "instance_name": "par%d" % i})
+                for i in range(6)]
+        for job in jobs:
+            self.assertEqual(self.wait_job(job)[0], "success")
+        self.assertEqual(self.gi("list", "--no-headers", "-o", "status").split(),
+                         ["ADMIN_down"] * 6)
+
+    def test_offline_primary_and_node_removal(self):
+        self.gi(*ADD, "-t", "diskless", "-n", "node3", "lost1")
+        line = self.assertCommandFails("gnt-node", "remove", "node3")
+        self.assertIn("lost1", line)
+        self.assertCommandOk("gnt-node", "modify", "-O", "yes", "-f", "node3")
+        line = self.assertCommandFails("gnt-instance", "startup", "lost1")
+        self.assertIn("node3 is offline", line)
+        line = self.assertCommandFails("gnt-instance", "remove", "-f", "lost1")
+        self.assertIn("node3", line)
+        self.gi("remove", "-f", "--ignore-failures", "lost1")
+        self.assertEqual(self.config().instance_names(), [])
+        self.assertCommandOk("gnt-node", "remove", "node3")
