@@ -505,7 +505,8 @@ def batch_create(opts: Any) -> int:
     except (OSError, ValueError) as err:
         raise _usage(opts, "cannot read the instance definition file %s: %s"
                      % (opts.file, err)) from None
-    return submit_jobs(opts, build_batch_ops(opts, data), wait=False, verbose=False)
+    # Ganeti 2.0 never waited; later versions do, so the exit code tells
+    return submit_jobs(opts, build_batch_ops(opts, data), wait=not opts.submit, verbose=True)
 
 
 # list and info ---------------------------------------------------------------------------
@@ -892,6 +893,7 @@ def build_parser() -> Parser:
 
     p = _command(sub, "batch-create", batch_create, "create instances from a JSON file")
     p.add_argument("file", metavar="FILE.json")
+    add_submit_option(p)
 
     p = _command(sub, "remove", remove, "remove an instance and its disks")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
