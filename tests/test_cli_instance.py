@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 from twisted.trial import unittest
 
 from ganeti_tw import constants as C, errors
-from ganeti_tw.cli import UsageError, cluster, debug, instance, node, tags
+from ganeti_tw.cli import UsageError, cluster, debug, instance, instance_format, node, tags
 from ganeti_tw.cli.instance import build_parser
 
 
@@ -320,8 +320,8 @@ class BatchCreateTests(unittest.SynchronousTestCase):
 
 class ListFormatTests(unittest.SynchronousTestCase):
     def test_default_fields(self):
-        lines = instance.format_instance_table(
-            instance.DEFAULT_FIELDS,
+        lines = instance_format.format_instance_table(
+            instance_format.DEFAULT_FIELDS,
             [["inst1", "kvm", "debian", "node1", "running", 512],
              ["inst10", "fake", "debian", "node2", "ADMIN_down", None]])
         self.assertEqual(lines, ["Instance Hypervisor OS     Primary_node Status     Memory",
@@ -331,7 +331,7 @@ class ListFormatTests(unittest.SynchronousTestCase):
     def test_raw_values_are_formatted(self):
         fields = ["snodes", "admin_state", "oper_state", "sda_size", "sdb_size", "ip",
                   "tags", "be/auto_balance", "disk.size/0", "be/memory"]
-        lines = instance.format_instance_table(
+        lines = instance_format.format_instance_table(
             fields, [[[], True, None, 2048, None, None, ["a", "b"], True, 1024, 3072],
                      [["n2", "n3"], False, False, None, None, "192.0.2.1", [], False, 4, 128]],
             separator="|", no_headers=True)
@@ -339,7 +339,7 @@ class ListFormatTests(unittest.SynchronousTestCase):
                                  "n2,n3|no|stopped|N/A|N/A|192.0.2.1||N|4|128"])
 
     def test_units_and_headers_of_dynamic_fields(self):
-        lines = instance.format_instance_table(["disk.size/0", "nic.mac/0", "oper_state"],
+        lines = instance_format.format_instance_table(["disk.size/0", "nic.mac/0", "oper_state"],
                                                [[2048, "aa:00:00:00:00:01", True]],
                                                units="g")
         self.assertEqual(lines, ["disk.size/0 nic.mac/0         Running",
@@ -363,7 +363,7 @@ INFO = {
 
 class InfoFormatTests(unittest.SynchronousTestCase):
     def test_live(self):
-        self.assertEqual(instance.format_instance_info(INFO, static=False), [
+        self.assertEqual(instance_format.format_instance_info(INFO, static=False), [
             "Instance name: inst1",
             "State: configured to be up, actual state is down",
             "  Nodes:",
@@ -389,13 +389,13 @@ class InfoFormatTests(unittest.SynchronousTestCase):
         ])
 
     def test_static_has_no_run_state_nor_device_status(self):
-        lines = instance.format_instance_info(dict(INFO, run_state=None), static=True)
+        lines = instance_format.format_instance_info(dict(INFO, run_state=None), static=True)
         self.assertIn("State: configured to be up", lines)
         self.assertFalse([line for line in lines if "on primary" in line])
 
     def test_inactive_degraded_and_syncing_devices(self):
-        self.assertEqual(instance._format_status(None), "not active")
-        self.assertEqual(instance._format_status(["/dev/x", 147, 0, 50.0, 30, True, True]),
+        self.assertEqual(instance_format._format_status(None), "not active")
+        self.assertEqual(instance_format._format_status(["/dev/x", 147, 0, 50.0, 30, True, True]),
                          "/dev/x (147:0) *RECOVERING* 50.00%, ETA 30s, status *DEGRADED*, "
                          "local disk *FAILED*")
 
