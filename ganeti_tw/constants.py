@@ -67,6 +67,8 @@ VALUE_DEFAULT = "default"
 # hypervisors that get a network port (VNC) at creation
 HTS_REQ_PORT = frozenset([HT_XEN_HVM, HT_KVM])
 LAST_PORT = 14999
+# VNC display N listens on port 5900 + N
+VNC_BASE_PORT = 5900
 
 # status text of a valid OS in os_diagnose (Ganeti's); otherwise it is the reason
 OS_VALID_STATUS = "OK"

@@ -106,8 +106,6 @@ def _format_disk(index: int, disk: Dict[str, Any], top_level: bool, static: bool
     return lines
 
 
-# VNC display N listens on port 5900 + N
-VNC_BASE_PORT = 5900
 
 
 def _vnc_location(data: Dict[str, Any]) -> Optional[str]:
@@ -115,7 +113,7 @@ def _vnc_location(data: Dict[str, Any]) -> Optional[str]:
     port = data.get("network_port")
     if not address or port is None:
         return None
-    display = int(port) - VNC_BASE_PORT
+    display = int(port) - C.VNC_BASE_PORT
     if display > 0 and address == "0.0.0.0":
         return "%s:%s (display %s)" % (data["pnode"], port, display)
     if display > 0 and opcodes.is_valid_ipv4(address):
