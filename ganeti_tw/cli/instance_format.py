@@ -106,8 +106,6 @@ def _format_disk(index: int, disk: Dict[str, Any], top_level: bool, static: bool
     return lines
 
 
-
-
 def _vnc_location(data: Dict[str, Any]) -> Optional[str]:
     address = data.get("hv_actual", {}).get("vnc_bind_address")
     port = data.get("network_port")
