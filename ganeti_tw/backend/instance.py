@@ -269,16 +269,16 @@ async def accept_instance(ctx: NodeContext, data: Dict[str, Any], info: Any,
     instance = _instance(data)
     devices = await assemble_instance_disks(ctx, data)
     _write_links(ctx, instance.name, devices)
-    await _maybe_await(_hypervisor(ctx, instance.hypervisor).accept_instance(instance, info,
-                                                                              target))
+    hypervisor = _hypervisor(ctx, instance.hypervisor)
+    await _maybe_await(hypervisor.accept_instance(instance, info, target))
     return True
 
 
 async def migrate_instance(ctx: NodeContext, data: Dict[str, Any], target: str,
                            live: bool) -> bool:
     instance = _instance(data)
-    await _maybe_await(_hypervisor(ctx, instance.hypervisor).migrate_instance(instance, target,
-                                                                               live))
+    hypervisor = _hypervisor(ctx, instance.hypervisor)
+    await _maybe_await(hypervisor.migrate_instance(instance, target, live))
     _remove_links(ctx, instance.name)
     return True
 
@@ -286,9 +286,8 @@ async def migrate_instance(ctx: NodeContext, data: Dict[str, Any], target: str,
 async def finalize_migration(ctx: NodeContext, data: Dict[str, Any], info: Any,
                              success: bool) -> bool:
     instance = _instance(data)
-    await _maybe_await(_hypervisor(ctx, instance.hypervisor).finalize_migration(instance, info,
-                                                                                 success))
+    hypervisor = _hypervisor(ctx, instance.hypervisor)
+    await _maybe_await(hypervisor.finalize_migration(instance, info, success))
     if not success:
         _remove_links(ctx, instance.name)
     return True
-

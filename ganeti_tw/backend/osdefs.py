@@ -15,11 +15,11 @@ import ganeti_tw
 from ganeti_tw import constants, errors
 from ganeti_tw.backend.context import NodeContext
 from ganeti_tw.backend.process import run_process
+from ganeti_tw.paths import Paths
 
 # A guest's files must get the modes of a normal install (an /etc/hostname
 # every user can read), not the node daemon's private 077.
 OS_SCRIPT_UMASK = 0o022
-from ganeti_tw.paths import Paths
 
 API_FILE = "ganeti_api_version"
 OS_SCRIPTS = ("create", "import", "export", "rename")

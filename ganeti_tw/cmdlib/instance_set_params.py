@@ -31,8 +31,9 @@ class LUInstanceSetParams(InstanceLU):
                                     cluster.hvparams.get(instance.hypervisor, {}), self.new_hv)
             probe = objects.Instance.from_dict(dict(instance.to_dict(), hvparams=self.new_hv))
             for node in instance.all_nodes:
-                result = await self.rpc.call_one(node, "hypervisor_validate_params",
-                                                 [instance.hypervisor, cluster.fill_hvparams(probe)])
+                result = await self.rpc.call_one(
+                    node, "hypervisor_validate_params",
+                    [instance.hypervisor, cluster.fill_hvparams(probe)])
                 result.raise_on_error("Validating the hypervisor parameters")
         self.new_be = None
         if op.beparams:
