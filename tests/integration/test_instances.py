@@ -402,3 +402,15 @@ class ConcurrencyAndNodeStateTests(InstanceTestCase):
         self.gi("remove", "-f", "--ignore-failures", "lost1")
         self.assertEqual(self.config().instance_names(), [])
         self.assertCommandOk("gnt-node", "remove", "node3")
+
+    def test_unreachable_primary_shows_error_nodedown(self):
+        self.gi(*ADD, "-t", "diskless", "-n", "node3", "far1")
+        self.kill_daemon(3, "ganeti-noded")
+        self.assertEqual(self.list_row("far1", "status,oper_state"),
+                         ["ERROR_nodedown", "(node down)"])
+        # spec 5.3: marked down, and a failed stop only warns
+        out = self.gi("shutdown", "far1")
+        self.assertIn("WARNING: Could not shutdown instance far1", out)
+        self.cluster.start_noded(3)
+        self.assertEqual(self.list_row("far1", "status"), ["ERROR_up"])
+        self.assertNotEqual(self.gnt("gnt-cluster", "verify").returncode, 0)
