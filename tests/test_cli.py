@@ -30,6 +30,7 @@ class ParsingTests(unittest.SynchronousTestCase):
                          {"memory": 512, "acpi": True, "usb": False})
         self.assertEqual(keyval_arg("auto_balance=false,acpi=True"),
                          {"auto_balance": False, "acpi": True})
+        self.assertEqual(keyval_arg("-kernel_path,vcpus=2"), {"kernel_path": None, "vcpus": 2})
         self.assertRaises(Exception, keyval_arg, "a=1,a=2")
 
     def test_parse_age(self):

@@ -36,7 +36,7 @@ def bool_arg(text: str) -> bool:
 
 
 def keyval_arg(text: str) -> Dict[str, Any]:
-    """``key=val,key2=val2``; bare ``key`` is true, ``no_key`` false (spec 6.1)."""
+    """``key=val,key2=val2``; bare ``key`` is true, ``no_key`` false, ``-key`` null (spec 6.1)."""
     out: Dict[str, Any] = {}
     for item in filter(None, text.split(",")):
         if "=" in item:
@@ -48,6 +48,8 @@ def keyval_arg(text: str) -> Dict[str, Any]:
                 parsed = value.lower() == "true"
         elif item.startswith("no_"):
             key, parsed = item[3:], False
+        elif item.startswith("-"):
+            key, parsed = item[1:], None
         else:
             key, parsed = item, True
         if key in out:
