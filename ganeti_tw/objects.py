@@ -154,13 +154,6 @@ class Cluster(ConfigObject):
         filled.update(instance.beparams)
         return filled
 
-    def fill_hvparams(self, instance: "Instance") -> Dict[str, Any]:
-        """Cluster defaults of the instance's hypervisor overridden by its own."""
-        from ganeti_tw.hypervisors import params
-        return params.fill_hvparams(instance.hypervisor,
-                                    self.hvparams.get(instance.hypervisor, {}),
-                                    instance.hvparams)
-
 
 class ConfigData(ConfigObject):
     FIELDS = {"version": constants.CONFIG_VERSION, "serial_no": 1, "cluster": None,

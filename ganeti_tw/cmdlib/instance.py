@@ -11,6 +11,7 @@ from ganeti_tw.cmdlib.allocator import run_allocator
 from ganeti_tw.cmdlib.instance_utils import (
     InstanceLU, check_hypervisor_enabled, check_hypervisor_params, hook_nodes, instance_dir,
     resolve_name, storage_base)
+from ganeti_tw.hypervisors import params
 from ganeti_tw.locking import ALL_SET, LEVEL_INSTANCE, LEVEL_NODE
 from ganeti_tw.storage import templates
 
@@ -84,9 +85,9 @@ class LUInstanceCreate(InstanceLU):
         if cfg.get_node(pnode) is None:
             raise errors.OpPrereqError("Node '%s' is unknown" % pnode)
         self.check_node_usable(pnode)
+        filled = params.instance_hvparams(cfg.cluster, self._new_instance([]))
         result = await self.rpc.call_one(pnode, "hypervisor_validate_params",
-                                         [self.hypervisor, cfg.cluster.fill_hvparams(
-                                             self._new_instance([]))])
+                                         [self.hypervisor, filled])
         result.raise_on_error("Validating the hypervisor parameters")
         await self.check_os(pnode, op.os_type)
         await self.check_free_disk(pnode, op.disk_template, sum(d["size"] for d in disks),
@@ -127,7 +128,7 @@ class LUInstanceCreate(InstanceLU):
         inst = self._new_instance([objects.Disk(size=d["size"], mode=d["mode"])
                                    for d in self.disk_specs])
         env = hooks.instance_hook_env(inst.to_dict(), self._beparams(),
-                                      self.cfg.cluster.fill_hvparams(inst))
+                                      params.instance_hvparams(self.cfg.cluster, inst))
         env.update({"OP_TARGET": inst.name, "ADD_MODE": self.op.mode,
                     "INSTANCE_STATUS": "up" if self.op.start else "down"})
         nodes = hook_nodes(self.cfg, self.op.pnode)
@@ -240,7 +241,8 @@ class LUInstanceStartup(InstanceLU):
         self.hv_overrides = {}
         if self.op.hvparams:
             self.hv_overrides = check_hypervisor_params(
-                instance.hypervisor, self.cfg.cluster.fill_hvparams(instance), self.op.hvparams)
+                instance.hypervisor, params.instance_hvparams(self.cfg.cluster, instance),
+                self.op.hvparams)
         if not await self.is_running(instance):
             beparams = self.cfg.cluster.fill_beparams(instance)
             beparams.update(self.op.beparams)

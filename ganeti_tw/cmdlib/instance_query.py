@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ganeti_tw import constants as C, errors, objects, utils
 from ganeti_tw.cmdlib.base import LogicalUnit
+from ganeti_tw.hypervisors import params
 from ganeti_tw.hypervisors.params import HV_PARAMETERS
 from ganeti_tw.locking import ALL_SET, LEVEL_INSTANCE, LEVEL_NODE
 
@@ -37,7 +38,7 @@ class _Row:
 
     @functools.cached_property
     def hvparams(self) -> Dict[str, Any]:
-        return self.cluster.fill_hvparams(self.inst)
+        return params.instance_hvparams(self.cluster, self.inst)
 
     @property
     def node_failed(self) -> bool:
@@ -243,7 +244,7 @@ class LUInstanceQueryData(_InstanceSelection):
             "hypervisor": inst.hypervisor,
             "network_port": inst.network_port,
             "hv_instance": dict(inst.hvparams),
-            "hv_actual": cluster.fill_hvparams(inst),
+            "hv_actual": params.instance_hvparams(cluster, inst),
             "be_instance": dict(inst.beparams),
             "be_actual": cluster.fill_beparams(inst),
         }

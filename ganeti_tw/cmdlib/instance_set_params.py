@@ -4,6 +4,7 @@ from typing import Any, Dict, List, Tuple
 
 from ganeti_tw import constants as C, errors, hooks, objects
 from ganeti_tw.cmdlib.instance_utils import InstanceLU, check_hypervisor_params, instance_dir
+from ganeti_tw.hypervisors import params as hv_params
 from ganeti_tw.opcodes import check_beparams
 
 
@@ -33,7 +34,7 @@ class LUInstanceSetParams(InstanceLU):
             for node in instance.all_nodes:
                 result = await self.rpc.call_one(
                     node, "hypervisor_validate_params",
-                    [instance.hypervisor, cluster.fill_hvparams(probe)])
+                    [instance.hypervisor, hv_params.instance_hvparams(cluster, probe)])
                 result.raise_on_error("Validating the hypervisor parameters")
         self.new_be = None
         if op.beparams:
@@ -99,8 +100,8 @@ class LUInstanceSetParams(InstanceLU):
             probe = objects.Instance.from_dict(dict(self.instance.to_dict(),
                                                     beparams=self.new_be))
             filled = self.cfg.cluster.fill_beparams(probe)
-            env.update(hooks.instance_hook_env(probe.to_dict(), filled,
-                                               self.cfg.cluster.fill_hvparams(probe)))
+            hvparams = hv_params.instance_hvparams(self.cfg.cluster, probe)
+            env.update(hooks.instance_hook_env(probe.to_dict(), filled, hvparams))
         return env, pre, post
 
     async def exec(self) -> List[List[Any]]:

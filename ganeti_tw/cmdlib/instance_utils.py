@@ -7,6 +7,7 @@ from twisted.internet import threads
 
 from ganeti_tw import constants as C, errors, hooks
 from ganeti_tw.cmdlib.base import LogicalUnit
+from ganeti_tw.hypervisors import params
 from ganeti_tw.locking import LEVEL_INSTANCE, LEVEL_NODE
 from ganeti_tw.objects import Instance
 from ganeti_tw.storage import templates
@@ -18,7 +19,7 @@ OS_SCRIPT_TIMEOUT = 3600
 def instance_dict(cfg: Any, instance: Instance) -> Dict[str, Any]:
     """The wire form nodes get: the instance with filled hv/be parameters."""
     data = instance.to_dict()
-    data["hvparams"] = cfg.cluster.fill_hvparams(instance)
+    data["hvparams"] = params.instance_hvparams(cfg.cluster, instance)
     data["beparams"] = cfg.cluster.fill_beparams(instance)
     return data
 
@@ -81,7 +82,7 @@ class InstanceLU(LogicalUnit):
     def build_hooks_env(self) -> Tuple[Dict[str, Any], List[str], List[str]]:
         inst = self.instance
         env = hooks.instance_hook_env(inst.to_dict(), self.cfg.cluster.fill_beparams(inst),
-                                      self.cfg.cluster.fill_hvparams(inst))
+                                      params.instance_hvparams(self.cfg.cluster, inst))
         env["OP_TARGET"] = inst.name
         env.update(self.hooks_env())
         nodes = [self.cfg.master_node()] + inst.all_nodes
@@ -245,7 +246,6 @@ class InstanceLU(LogicalUnit):
 def check_hypervisor_params(hypervisor: str, cluster_hvparams: Dict[str, Any],
                             overrides: Dict[str, Any]) -> Dict[str, Any]:
     """Type-upgrade ``overrides`` and syntax-check the filled result; returns the overrides."""
-    from ganeti_tw.hypervisors import params
     upgraded = params.upgrade_types(hypervisor, overrides)
     params.check_syntax(hypervisor, params.fill_hvparams(hypervisor, cluster_hvparams, upgraded))
     return upgraded

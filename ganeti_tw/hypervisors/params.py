@@ -219,6 +219,12 @@ def fill_hvparams(hv_name: str, cluster_hvparams: Optional[Mapping[str, Any]],
     return filled
 
 
+def instance_hvparams(cluster: Any, instance: Any) -> Dict[str, Any]:
+    """The effective hvparams of a config Instance in its Cluster."""
+    return fill_hvparams(instance.hypervisor, cluster.hvparams.get(instance.hypervisor, {}),
+                         instance.hvparams)
+
+
 def convert_value(name: str, vtype: str, value: Any) -> Any:
     """``value`` as a ``vtype``, the way the CLI and RAPI may give it (spec 8.1).
 
