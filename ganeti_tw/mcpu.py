@@ -61,13 +61,15 @@ class Processor:
     async def _run_with_hooks(self, lu: Any) -> Any:
         """Pre hooks, exec, post hooks, and config-update if the config changed (spec 4.8)."""
         serial = self.context.cfg.data.serial_no
-        if lu.HPATH:
-            await self._hooks_master(lu).run_pre()
+        # one environment for both phases, as in Ganeti: built before exec
+        master = self._hooks_master(lu) if lu.HPATH else None
+        if master:
+            await master.run_pre()
         result = await lu.exec()
-        if lu.HPATH:
-            result = lu.hooks_callback(await self._hooks_master(lu).run_post(), result)
+        if master:
+            result = lu.hooks_callback(await master.run_post(), result)
         if self.context.cfg.data.serial_no != serial:
-            await self._hooks_master(lu).run_config_update()
+            await (master or self._hooks_master(lu)).run_config_update()
         return result
 
     async def _acquire_locks(self, lu: Any, owner: Any) -> None:
