@@ -71,15 +71,22 @@ def search_path(paths: Paths) -> List[str]:
     return list(dict.fromkeys(dirs))
 
 
+def _regular_file(name: str, os_dir: str, filename: str, absent: str,
+                  irregular: str) -> os.stat_result:
+    """stat() of a file the definition needs; InvalidOS with ``absent`` or ``irregular``."""
+    try:
+        st = os.stat(os.path.join(os_dir, filename))
+    except OSError as err:
+        raise InvalidOS(name, os_dir, "'%s' %s (%s)" % (filename, absent, err.strerror)) \
+            from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidOS(name, os_dir, "'%s' %s" % (filename, irregular))
+    return st
+
+
 def _api_versions(name: str, os_dir: str) -> List[int]:
     api_file = os.path.join(os_dir, API_FILE)
-    try:
-        st = os.stat(api_file)
-    except OSError as err:
-        raise InvalidOS(name, os_dir, "'%s' file not found (%s)"
-                        % (API_FILE, err.strerror)) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidOS(name, os_dir, "'%s' file is not a regular file" % API_FILE)
+    _regular_file(name, os_dir, API_FILE, "file not found", "file is not a regular file")
     try:
         with open(api_file, "rb") as fh:
             text = fh.read(_API_FILE_LIMIT).decode("ascii", "replace")
@@ -101,14 +108,7 @@ def load_os(name: str, os_dir: str) -> OSDefinition:
         raise InvalidOS(name, os_dir, "API version mismatch (found %s want %s)"
                         % (versions, constants.OS_API_VERSION))
     for script in OS_SCRIPTS:
-        path = os.path.join(os_dir, script)
-        try:
-            st = os.stat(path)
-        except OSError as err:
-            raise InvalidOS(name, os_dir, "'%s' script missing (%s)"
-                            % (script, err.strerror)) from None
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidOS(name, os_dir, "'%s' is not a regular file" % script)
+        st = _regular_file(name, os_dir, script, "script missing", "is not a regular file")
         if not st.st_mode & stat.S_IXUSR:
             raise InvalidOS(name, os_dir, "'%s' script not executable" % script)
     return OSDefinition(name, os_dir, versions)
