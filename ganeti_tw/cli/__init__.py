@@ -74,6 +74,14 @@ def make_parser(prog: str, description: str) -> "tuple[Parser, Any]":
     return parser, subparsers
 
 
+def add_command(sub: Any, name: str, func: Callable[[Any], int], help_text: str,
+                aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """A sub-command that runs ``func(opts)``; ``opts.cmd`` is its name."""
+    p = sub.add_parser(name, help=help_text, aliases=list(aliases))
+    p.set_defaults(func=func, cmd=name)
+    return p
+
+
 def add_list_options(parser: argparse.ArgumentParser, units: bool = True) -> None:
     parser.add_argument("--no-headers", action="store_true", help="do not print headers")
     parser.add_argument("--separator", help="field separator (disables alignment)")

@@ -5,8 +5,8 @@ import shutil
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, opcodes, ssconf
-from ganeti_tw.cli import (Parser, UsageError, add_submit_option, get_client, ident_keyval_arg,
-                           keyval_arg, make_parser, run, submit_one)
+from ganeti_tw.cli import (Parser, UsageError, add_command, add_submit_option, get_client,
+                           ident_keyval_arg, keyval_arg, make_parser, run, submit_one)
 from ganeti_tw.cli.tags import add_tag_commands
 
 
@@ -156,7 +156,7 @@ def queue(opts: Any) -> int:
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-cluster", "Ganeti cluster administration")
 
-    p = sub.add_parser("init", help="initialise a new cluster on this node")
+    p = add_command(sub, "init", init, "initialise a new cluster on this node")
     p.add_argument("cluster_name")
     p.add_argument("--master-ip", help="the cluster's floating master IP "
                                         "(default: the cluster name's address)")
@@ -179,36 +179,32 @@ def build_parser() -> Parser:
                    help="default backend parameters (memory, vcpus, auto_balance)")
     p.add_argument("-C", "--candidate-pool-size", type=int, default=C.DEFAULT_CANDIDATE_POOL_SIZE,
                    help="number of master candidates to keep (default 10)")
-    p.set_defaults(func=init)
 
-    p = sub.add_parser("destroy", help="destroy the cluster (master must be the only node)")
+    p = add_command(sub, "destroy", destroy,
+                    "destroy the cluster (master must be the only node)")
     p.add_argument("--yes-do-it", action="store_true", help="confirm the destruction")
-    p.set_defaults(func=destroy)
 
-    sub.add_parser("getmaster", help="print the master node's name").set_defaults(func=getmaster)
-    sub.add_parser("version", help="print version information").set_defaults(func=version)
-    sub.add_parser("info", help="show the cluster configuration").set_defaults(func=info)
+    add_command(sub, "getmaster", getmaster, "print the master node's name")
+    add_command(sub, "version", version, "print version information")
+    add_command(sub, "info", info, "show the cluster configuration")
 
-    p = sub.add_parser("verify", help="check the cluster's consistency")
+    p = add_command(sub, "verify", verify, "check the cluster's consistency")
     p.add_argument("--no-nplus1-mem", action="store_true", help="skip the N+1 memory check")
-    p.set_defaults(func=verify)
 
-    p = sub.add_parser("modify", help="change cluster parameters")
+    p = add_command(sub, "modify", modify, "change cluster parameters")
     p.add_argument("-C", "--candidate-pool-size", type=int)
     p.add_argument("--enabled-hypervisors")
     p.add_argument("-H", "--hypervisor-parameters", action="append", type=ident_keyval_arg,
                    metavar="HV:key=val,...")
     p.add_argument("-B", "--backend-parameters", type=keyval_arg, metavar="key=val,...")
     add_submit_option(p)
-    p.set_defaults(func=modify)
 
-    p = sub.add_parser("redist-conf", help="push config and ssconf files to all nodes")
+    p = add_command(sub, "redist-conf", redist_conf,
+                    "push config and ssconf files to all nodes")
     add_submit_option(p)
-    p.set_defaults(func=redist_conf)
 
-    p = sub.add_parser("queue", help="drain, undrain or inspect the job queue")
+    p = add_command(sub, "queue", queue, "drain, undrain or inspect the job queue")
     p.add_argument("action", choices=["drain", "undrain", "info"])
-    p.set_defaults(func=queue)
 
     add_tag_commands(sub, C.TAG_CLUSTER)
     return parser

@@ -3,7 +3,8 @@
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, opcodes, utils
-from ganeti_tw.cli import Parser, UsageError, add_submit_option, make_parser, run, submit_one
+from ganeti_tw.cli import (Parser, UsageError, add_command, add_submit_option, make_parser, run,
+                           submit_one)
 from ganeti_tw.cli.instance import size_arg
 
 
@@ -46,7 +47,7 @@ def allocator(opts: Any) -> int:
 
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-debug", "Ganeti debugging commands")
-    p = sub.add_parser("delay", help="run a job that sleeps (OP_TEST_DELAY)")
+    p = add_command(sub, "delay", delay, "run a job that sleeps (OP_TEST_DELAY)")
     p.add_argument("duration", type=float, help="seconds")
     p.add_argument("--on-master", action="store_true",
                    help="sleep on the master too (the default without -n)")
@@ -54,10 +55,9 @@ def build_parser() -> Parser:
     p.add_argument("-n", "--node", dest="on_nodes", action="append", default=[],
                    metavar="NODE", help="also sleep on NODE through node RPC (repeatable)")
     add_submit_option(p)
-    p.set_defaults(func=delay)
 
-    p = sub.add_parser("allocator", help="show an iallocator's input, or run it "
-                                         "(OP_TEST_ALLOCATOR)")
+    p = add_command(sub, "allocator", allocator, "show an iallocator's input, or run it "
+                                                 "(OP_TEST_ALLOCATOR)")
     p.add_argument("--dir", dest="direction", default=C.IALLOCATOR_DIR_IN,
                    choices=[C.IALLOCATOR_DIR_IN, C.IALLOCATOR_DIR_OUT],
                    help="in: print the allocator's input; out: run the allocator")
@@ -77,7 +77,6 @@ def build_parser() -> Parser:
     p.add_argument("-p", "--vcpus", type=int, default=1)
     p.add_argument("--tags", metavar="TAG,TAG...")
     p.add_argument("name", metavar="INSTANCE")
-    p.set_defaults(func=allocator)
     return parser
 
 

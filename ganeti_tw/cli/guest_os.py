@@ -8,7 +8,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from ganeti_tw import constants as C, opcodes, utils
-from ganeti_tw.cli import Parser, generate_table, make_parser, run, submit_one
+from ganeti_tw.cli import Parser, add_command, generate_table, make_parser, run, submit_one
 
 
 
@@ -79,11 +79,9 @@ def diagnose(opts: Any) -> int:
 
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-os", "Ganeti guest OS definitions")
-    p = sub.add_parser("list", help="list the OS definitions valid on all nodes")
+    p = add_command(sub, "list", list_os, "list the OS definitions valid on all nodes")
     p.add_argument("--no-headers", action="store_true", help="do not print headers")
-    p.set_defaults(func=list_os)
-    p = sub.add_parser("diagnose", help="show each OS definition's state on every node")
-    p.set_defaults(func=diagnose)
+    p = add_command(sub, "diagnose", diagnose, "show each OS definition's state on every node")
     return parser
 
 

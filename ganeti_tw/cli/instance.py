@@ -9,7 +9,7 @@ import textwrap
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ganeti_tw import constants as C, errors, opcodes, utils
-from ganeti_tw.cli import (Parser, UsageError, add_list_options, add_submit_option,
+from ganeti_tw.cli import (Parser, UsageError, add_command, add_list_options, add_submit_option,
                            get_client, ident_keyval_arg, keyval_arg, make_parser, poll_job,
                            run, selected_fields, submit_one)
 from ganeti_tw.cli.instance_format import (DEFAULT_FIELDS, format_instance_info,
@@ -672,12 +672,6 @@ def replace_disks(opts: Any) -> int:
 
 # the parser ------------------------------------------------------------------------------
 
-def _command(sub: Any, name: str, func: Callable[[Any], int], help_text: str,
-             aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help_text, aliases=list(aliases))
-    p.set_defaults(func=func, cmd=name)
-    return p
-
 
 def _add_selection_options(p: argparse.ArgumentParser) -> None:
     """The multi-instance flags of spec 6.4; the last one given wins."""
@@ -707,7 +701,7 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-instance", "Ganeti instance administration")
 
-    p = _command(sub, "add", add, "create an instance")
+    p = add_command(sub, "add", add, "create an instance")
     p.add_argument("-t", "--disk-template", required=True,
                    choices=sorted(C.DISK_TEMPLATES), help="disk layout")
     p.add_argument("--disk", dest="disks", action="append", type=disk_arg, default=[],
@@ -739,30 +733,30 @@ def build_parser() -> Parser:
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "batch-create", batch_create, "create instances from a JSON file")
+    p = add_command(sub, "batch-create", batch_create, "create instances from a JSON file")
     p.add_argument("file", metavar="FILE.json")
     add_submit_option(p)
 
-    p = _command(sub, "remove", remove, "remove an instance and its disks")
+    p = add_command(sub, "remove", remove, "remove an instance and its disks")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     p.add_argument("--ignore-failures", action="store_true",
                    help="remove the instance even if removing its disks fails")
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "list", list_instances, "list instances")
+    p = add_command(sub, "list", list_instances, "list instances")
     add_list_options(p)
     p.add_argument("--sync", action="store_true", help="query with locks (refused by the "
                                                        "master daemon)")
     p.add_argument("names", nargs="*", metavar="NAME")
 
-    p = _command(sub, "info", info, "show instance details")
+    p = add_command(sub, "info", info, "show instance details")
     p.add_argument("-s", "--static", action="store_true",
                    help="only the configuration, do not ask the nodes")
     p.add_argument("--all", action="store_true", help="all instances")
     p.add_argument("names", nargs="*", metavar="NAME")
 
-    p = _command(sub, "modify", modify, "change an instance's parameters")
+    p = add_command(sub, "modify", modify, "change an instance's parameters")
     p.add_argument("-H", "--hypervisor-parameters", dest="hvparams", type=keyval_arg,
                    metavar="key=val,...")
     p.add_argument("-B", "--backend-parameters", dest="beparams", type=keyval_arg,
@@ -776,13 +770,13 @@ def build_parser() -> Parser:
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "reinstall", reinstall, "reinstall the OS of instances")
+    p = add_command(sub, "reinstall", reinstall, "reinstall the OS of instances")
     p.add_argument("-o", "--os-type", dest="os", metavar="OS", help="install this OS")
     p.add_argument("--select-os", action="store_true", help="choose the OS from a menu")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     _add_selection_options(p)
 
-    p = _command(sub, "rename", rename, "rename an instance")
+    p = add_command(sub, "rename", rename, "rename an instance")
     p.add_argument("--no-ip-check", action="store_true",
                    help="do not check that the new IP is unused")
     p.add_argument("--no-name-check", action="store_true",
@@ -791,7 +785,7 @@ def build_parser() -> Parser:
     p.add_argument("instance", metavar="NAME")
     p.add_argument("new_name", metavar="NEW_NAME")
 
-    p = _command(sub, "startup", startup, "start instances", aliases=["start"])
+    p = add_command(sub, "startup", startup, "start instances", aliases=["start"])
     p.add_argument("-f", "--force", action="store_true",
                    help="ignore disk errors on secondary nodes")
     p.add_argument("-H", "--hypervisor-parameters", dest="hvparams", type=keyval_arg,
@@ -800,21 +794,21 @@ def build_parser() -> Parser:
                    metavar="key=val,...", help="backend parameters for this start only")
     _add_selection_options(p)
 
-    p = _command(sub, "shutdown", shutdown, "stop instances", aliases=["stop"])
+    p = add_command(sub, "shutdown", shutdown, "stop instances", aliases=["stop"])
     _add_selection_options(p)
 
-    p = _command(sub, "reboot", reboot, "reboot instances")
+    p = add_command(sub, "reboot", reboot, "reboot instances")
     p.add_argument("-t", "--type", dest="reboot_type", choices=sorted(C.REBOOT_TYPES),
                    default=C.REBOOT_HARD, help="soft, hard (the default) or full")
     p.add_argument("--ignore-secondaries", action="store_true",
                    help="ignore secondary disk errors (full reboot)")
     _add_selection_options(p)
 
-    p = _command(sub, "console", console, "connect to an instance's console")
+    p = add_command(sub, "console", console, "connect to an instance's console")
     p.add_argument("--show-cmd", action="store_true", help="print the command, do not run it")
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "replace-disks", replace_disks, "replace mirrored disks (drbd only)",
+    p = add_command(sub, "replace-disks", replace_disks, "replace mirrored disks (drbd only)",
                  aliases=["replace_disks"])
     p.add_argument("-p", "--on-primary", action="store_true")
     p.add_argument("-s", "--on-secondary", action="store_true")
@@ -824,18 +818,18 @@ def build_parser() -> Parser:
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "activate-disks", activate_disks, "assemble an instance's disks",
+    p = add_command(sub, "activate-disks", activate_disks, "assemble an instance's disks",
                  aliases=["activate_block_devs"])
     p.add_argument("--ignore-size", action="store_true",
                    help="assemble the disks whatever their recorded size")
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "deactivate-disks", deactivate_disks, "shut an instance's disks down")
+    p = add_command(sub, "deactivate-disks", deactivate_disks, "shut an instance's disks down")
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "grow-disk", grow_disk, "grow a disk of an instance")
+    p = add_command(sub, "grow-disk", grow_disk, "grow a disk of an instance")
     p.add_argument("--no-wait-for-sync", action="store_true",
                    help="do not wait for the disk to sync")
     add_submit_option(p)
@@ -843,7 +837,7 @@ def build_parser() -> Parser:
     p.add_argument("disk", metavar="DISK", help="disk index")
     p.add_argument("amount", type=size_arg, metavar="AMOUNT", help="size to add")
 
-    p = _command(sub, "failover", failover, "restart an instance on another node")
+    p = add_command(sub, "failover", failover, "restart an instance on another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     _add_target_options(p)
     p.add_argument("--ignore-consistency", action="store_true",
@@ -851,7 +845,7 @@ def build_parser() -> Parser:
     add_submit_option(p)
     p.add_argument("instance", metavar="NAME")
 
-    p = _command(sub, "migrate", migrate, "move a running instance to another node")
+    p = add_command(sub, "migrate", migrate, "move a running instance to another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     _add_target_options(p)
     p.add_argument("--non-live", action="store_true", help="pause the instance while moving")

@@ -6,7 +6,7 @@ import time
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, errors, serializer, utils
-from ganeti_tw.cli import (Parser, UsageError, add_list_options,
+from ganeti_tw.cli import (Parser, UsageError, add_command, add_list_options,
                            generate_table, get_client, make_parser, poll_job, run,
                            selected_fields)
 from ganeti_tw.jqueue.job import JOB_FIELDS
@@ -15,7 +15,8 @@ DEFAULT_FIELDS = ["id", "status", "summary"]
 HEADERS = {
     "id": "ID", "status": "Status", "ops": "OpCodes", "opresult": "OpCode_result",
     "opstatus": "OpCode_status", "oplog": "OpCode_log", "opstart": "OpCode_start",
-    "opexec": "OpCode_exec", "opend": "OpCode_end", "received_ts": "Received", "start_ts": "Start", "end_ts": "End",
+    "opexec": "OpCode_exec", "opend": "OpCode_end", "received_ts": "Received",
+    "start_ts": "Start", "end_ts": "End",
     "summary": "Summary",
 }
 TS_FIELDS = ("received_ts", "start_ts", "end_ts")
@@ -182,29 +183,22 @@ def submit(opts: Any) -> int:
 
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-job", "Ganeti job administration")
-    p = sub.add_parser("list", help="list jobs")
+    p = add_command(sub, "list", list_jobs, "list jobs")
     add_list_options(p, units=False)
     p.add_argument("job_ids", nargs="*")
-    p.set_defaults(func=list_jobs)
-    p = sub.add_parser("info", help="show job details")
+    p = add_command(sub, "info", info, "show job details")
     p.add_argument("job_ids", nargs="*")
-    p.set_defaults(func=info)
-    p = sub.add_parser("watch", help="follow a job's log until it ends")
+    p = add_command(sub, "watch", watch, "follow a job's log until it ends")
     p.add_argument("job_id")
-    p.set_defaults(func=watch)
-    p = sub.add_parser("cancel", help="cancel queued or waiting jobs")
+    p = add_command(sub, "cancel", cancel, "cancel queued or waiting jobs")
     p.add_argument("job_ids", nargs="+")
-    p.set_defaults(func=cancel)
-    p = sub.add_parser("archive", help="archive finished jobs")
+    p = add_command(sub, "archive", archive, "archive finished jobs")
     p.add_argument("job_ids", nargs="+")
-    p.set_defaults(func=archive)
-    p = sub.add_parser("autoarchive", help="archive finished jobs older than AGE")
+    p = add_command(sub, "autoarchive", autoarchive, "archive finished jobs older than AGE")
     p.add_argument("age", metavar="AGE|all", help="e.g. 3600, 30m, 6h, 2d, 1w or all")
-    p.set_defaults(func=autoarchive)
-    p = sub.add_parser("submit", help="submit a job from a JSON file of opcodes")
+    p = add_command(sub, "submit", submit, "submit a job from a JSON file of opcodes")
     p.add_argument("file", help="JSON list of opcodes (- for standard input)")
     p.add_argument("--submit", action="store_true", help="print the job id and return")
-    p.set_defaults(func=submit)
     return parser
 
 

@@ -8,9 +8,9 @@ import tarfile
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, errors, opcodes
-from ganeti_tw.cli import (Parser, UsageError, add_list_options, add_submit_option, bool_arg,
-                           generate_table, get_client, make_parser, run, selected_fields,
-                           submit_one)
+from ganeti_tw.cli import (Parser, UsageError, add_command, add_list_options, add_submit_option,
+                           bool_arg, generate_table, get_client, make_parser, run,
+                           selected_fields, submit_one)
 from ganeti_tw.cli.tags import add_tag_commands
 from ganeti_tw.paths import Paths
 
@@ -158,7 +158,7 @@ def modify(opts: Any) -> int:
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-node", "Ganeti node administration")
 
-    p = sub.add_parser("add", help="add a node to the cluster")
+    p = add_command(sub, "add", add, "add a node to the cluster")
     p.add_argument("node")
     p.add_argument("--primary-ip", help="the node's primary IP (default: its name's address)")
     p.add_argument("-s", "--secondary-ip", help="the node's secondary IP")
@@ -168,30 +168,25 @@ def build_parser() -> Parser:
                         "files from 'gnt-node prepare'")
     p.add_argument("--no-ssh-key-check", action="store_true",
                    help="accept and record an unknown ssh host key")
-    p.set_defaults(func=add)
 
-    p = sub.add_parser("prepare", help="write a new node's certificate and ssconf files "
-                                       "below its root directory")
+    p = add_command(sub, "prepare", prepare, "write a new node's certificate and ssconf files "
+                                             "below its root directory")
     p.add_argument("node")
     p.add_argument("--primary-ip", help="the node's primary IP, so its daemon listens there")
     p.add_argument("dest_root", help="directory on this (master) node to write the new "
                                      "node's files below, as DEST_ROOT/var/lib/ganeti/...")
-    p.set_defaults(func=prepare)
 
-    p = sub.add_parser("remove", help="remove a node from the cluster")
+    p = add_command(sub, "remove", remove, "remove a node from the cluster")
     p.add_argument("node")
-    p.set_defaults(func=remove)
 
-    p = sub.add_parser("list", help="list nodes")
+    p = add_command(sub, "list", list_nodes, "list nodes")
     add_list_options(p)
     p.add_argument("nodes", nargs="*")
-    p.set_defaults(func=list_nodes)
 
-    p = sub.add_parser("info", help="show node details")
+    p = add_command(sub, "info", info, "show node details")
     p.add_argument("nodes", nargs="*")
-    p.set_defaults(func=info)
 
-    p = sub.add_parser("modify", help="change a node's role flags")
+    p = add_command(sub, "modify", modify, "change a node's role flags")
     p.add_argument("node")
     p.add_argument("-C", "--master-candidate", type=bool_arg, metavar="yes|no")
     p.add_argument("-O", "--offline", type=bool_arg, metavar="yes|no")
@@ -199,7 +194,6 @@ def build_parser() -> Parser:
     p.add_argument("-f", "--force", action="store_true",
                    help="demote a candidate even if too few would remain")
     add_submit_option(p)
-    p.set_defaults(func=modify)
 
     add_tag_commands(sub, C.TAG_NODE)
     return parser
