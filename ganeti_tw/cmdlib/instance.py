@@ -173,9 +173,8 @@ class LUInstanceCreate(InstanceLU):
                 await self._undo_create(instance)
                 raise
         if op.start:
-            instance.admin_up = True
-            instance.serial_no += 1
-            await self.context.save_config()
+            self.instance = instance
+            await self.mark_admin_state(True)
             self.feedback("* starting instance...")
             await self.start_instance(instance)
         return None
@@ -217,17 +216,6 @@ class LUInstanceRemove(InstanceLU):
         return None
 
 
-def _mark(lu: InstanceLU, admin_up: bool) -> Any:
-    """Record the admin state (spec 5.3: startup/reboot mark up, shutdown down)."""
-    instance = lu.instance
-    if instance.admin_up != admin_up:
-        instance.admin_up = admin_up
-        instance.serial_no += 1
-        instance.mtime = time.time()
-        return lu.context.save_config()
-    return None
-
-
 class LUInstanceStartup(InstanceLU):
     HPATH = "instance-start"
 
@@ -251,9 +239,7 @@ class LUInstanceStartup(InstanceLU):
                                          instance.hypervisor)
 
     async def exec(self) -> Any:
-        saving = _mark(self, True)
-        if saving is not None:
-            await saving
+        await self.mark_admin_state(True)
         await self.start_instance(self.instance, {"hvparams": self.hv_overrides,
                                                   "beparams": dict(self.op.beparams)})
         return None
@@ -268,9 +254,7 @@ class LUInstanceShutdown(InstanceLU):
 
     async def exec(self) -> Any:
         instance = self.instance
-        saving = _mark(self, False)
-        if saving is not None:
-            await saving
+        await self.mark_admin_state(False)
         result = await self.rpc.call_one(instance.primary_node, "instance_shutdown",
                                          [self.wire(instance)])
         if result.failed:
@@ -308,9 +292,7 @@ class LUInstanceReboot(InstanceLU):
             result = await self.rpc.call_one(instance.primary_node, "instance_reboot",
                                              [self.wire(instance), self.op.reboot_type])
             result.raise_on_error("Rebooting instance %s" % instance.name)
-        saving = _mark(self, True)
-        if saving is not None:
-            await saving
+        await self.mark_admin_state(True)
         return None
 
 

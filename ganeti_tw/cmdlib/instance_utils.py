@@ -1,6 +1,7 @@
 """What the instance logical units share: locking, node checks, disks, hooks env."""
 
 import socket
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet import threads
@@ -114,11 +115,11 @@ class InstanceLU(LogicalUnit):
                 "(%d MiB missing)" % (node, reason, needed, free, needed - free))
 
     async def check_free_disk(self, node: str, template: str, needed: int, reason: str) -> None:
-        if not needed or not templates.get_template(template).check_free_space:
+        disk_template = templates.get_template(template)
+        if not needed or not disk_template.check_free_space:
             return
-        dev_type = templates.get_template(template).dev_type
         result = await self.rpc.call_one(node, "storage_free",
-                                         [dev_type, storage_base(self.cfg, template)])
+                                         [disk_template.dev_type, storage_base(self.cfg, template)])
         free = result.raise_on_error("Querying free disk space")
         if free < needed:
             raise errors.OpPrereqError(
@@ -146,6 +147,15 @@ class InstanceLU(LogicalUnit):
         if await self.is_running(instance):
             raise errors.OpPrereqError("Instance %s is running on %s, cannot %s it"
                                        % (instance.name, instance.primary_node, action))
+
+    async def mark_admin_state(self, admin_up: bool) -> None:
+        """Record the admin state (spec 5.3: startup/reboot mark up, shutdown down)."""
+        instance = self.instance
+        if instance.admin_up != admin_up:
+            instance.admin_up = admin_up
+            instance.serial_no += 1
+            instance.mtime = time.time()
+            await self.context.save_config()
 
     # disks ----------------------------------------------------------------------------
 
