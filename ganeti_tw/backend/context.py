@@ -1,6 +1,6 @@
 """The node daemon's view of itself, handed to every backend procedure."""
 
-from typing import Any, Callable
+from typing import Any, Callable, Dict
 
 from twisted.internet import defer
 
@@ -19,6 +19,8 @@ class NodeContext:
         # Writers of one file reuse its ".<name>.tmp": writes that may touch
         # the same files (queue updates, uploads) take turns.
         self.write_lock = defer.DeferredLock()
+        # hypervisor providers by name, made on first use (one may probe its binary)
+        self.hypervisors: Dict[str, Any] = {}
 
     async def in_thread(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking file operation in a thread, one at a time."""

@@ -23,10 +23,9 @@ SHUTDOWN_POLL = 0.5
 
 def _hypervisor(ctx: NodeContext, name: str) -> Any:
     """The node's provider for ``name``, made once (a provider may probe its binary)."""
-    cache = ctx.__dict__.setdefault("hypervisors", {})
-    if name not in cache:
-        cache[name] = get_hypervisor(name, ctx.paths)
-    return cache[name]
+    if name not in ctx.hypervisors:
+        ctx.hypervisors[name] = get_hypervisor(name, ctx.paths)
+    return ctx.hypervisors[name]
 
 
 def _instance(data: Dict[str, Any]) -> objects.Instance:

@@ -8,6 +8,7 @@ from twisted.internet import defer, endpoints, protocol, task
 
 from ganeti_tw import constants, errors, ssconf, utils
 from ganeti_tw.backend.context import NodeContext
+from ganeti_tw.backend.instance import hypervisor_node_info
 from ganeti_tw.backend.jobqueue import purge_queue
 
 
@@ -57,7 +58,6 @@ async def node_info(ctx: NodeContext, hypervisor: Optional[str] = None) -> Dict[
         "vg_free": st.f_bavail * st.f_frsize // (1024 * 1024),
     }
     if hypervisor:
-        from ganeti_tw.backend.instance import hypervisor_node_info
         info.update(await hypervisor_node_info(ctx, hypervisor))
     return info
 
