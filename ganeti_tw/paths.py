@@ -42,6 +42,9 @@ class Paths:
         self.os_log_dir = os.path.join(self.log_dir, "os")
         self.instance_disks_dir = os.path.join(self.run_dir, "instance-disks")
         self.fake_hv_dir = j("var/run/ganeti-fake-hypervisor")
+        # the libvirt URI of the xen hypervisors on this node (absent: real Xen)
+        self.xen_libvirt_uri_file = os.path.join(self.conf_dir, "xen-libvirt-uri")
+        self.vnc_password_file = os.path.join(self.conf_dir, "vnc-cluster-password")
         # searched in order; the first directory holding a name wins (spec 10, 12.1)
         self.os_search_path = [j(d.lstrip("/")) for d in constants.OS_SEARCH_PATH]
         self.iallocator_search_path = [j(d.lstrip("/"))
