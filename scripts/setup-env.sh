@@ -1,7 +1,5 @@
 # Sourced by run-tests and run-demo: install the Python and Debian packages needed.
-if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryptography' 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
-fi
+# Debian packages first: pip builds libvirt-python from source against them.
 # man-db/groff render the man pages (a test checks them); openssh-client adds nodes
 # over ssh, and the ssh node-setup test runs its own sshd on a loopback address;
 # e2fsprogs builds our tiny OS's image; ganeti-os-noop is Ganeti's own OS
@@ -16,6 +14,11 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
 [ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
 [ -d /usr/share/ganeti/os/debootstrap ] || missing="$missing ganeti-instance-debootstrap"
+# libvirt-python (the xen hypervisors' client) has no wheel: pip compiles it
+# with gcc against libvirt-dev, which it finds through pkg-config
+command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+[ -e /usr/include/libvirt/libvirt.h ] || missing="$missing libvirt-dev"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # no service may start: policy-rc.d refuses it for the time of the install
     own_policy=""
@@ -26,4 +29,7 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends $missing >/dev/null </dev/null
     [ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
+fi
+if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryptography, libvirt' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 fi
