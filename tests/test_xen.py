@@ -411,7 +411,8 @@ class ProviderTests(LibvirtTestBase):
             fh.write("nosuchdriver:///system\n")
         hv = self.pvm()
         problem = await hv.verify()
-        self.assertIn("Cannot use libvirt at nosuchdriver:///system: ", problem)
+        self.assertIn("Cannot use libvirt: cannot connect to libvirt at nosuchdriver:///system: ",
+                      problem)
         self.assertNotIn("\n", problem)
         await self.assertHvError(hv.list_instances(), "Failed to list instances: ")
 

@@ -50,6 +50,10 @@ def _one_line(err: Exception) -> str:
     return " ".join(str(message or err).split())
 
 
+class _NotConnected(Exception):
+    """Opening the connection failed; its text names the URI."""
+
+
 class LibvirtConnection:
     """The connection to one libvirt URI, opened in a thread on first use.
 
@@ -69,7 +73,11 @@ class LibvirtConnection:
     def _connection(self) -> Any:
         with self._open_lock:
             if self._conn is None or not self._conn.isAlive():
-                self._conn = libvirt.open(self.uri)
+                try:
+                    self._conn = libvirt.open(self.uri)
+                except libvirt.libvirtError as err:
+                    raise _NotConnected("cannot connect to libvirt at %s: %s"
+                                        % (self.uri, _one_line(err))) from None
             return self._conn
 
     def _run(self, func: Callable[..., Any], *args: Any) -> Any:
@@ -81,3 +89,5 @@ class LibvirtConnection:
             return await threads.deferToThread(self._run, func, *args)
         except libvirt.libvirtError as err:
             raise errors.HypervisorError("%s: %s" % (what, _one_line(err))) from None
+        except _NotConnected as err:
+            raise errors.HypervisorError("%s: %s" % (what, err)) from None

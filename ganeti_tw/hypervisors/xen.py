@@ -194,8 +194,7 @@ class XenHypervisor:
 
     async def verify(self) -> Optional[str]:
         try:
-            await self._libvirt.call("Cannot use libvirt at %s" % self._libvirt.uri,
-                                     self._guest_domain_type)
+            await self._libvirt.call("Cannot use libvirt", self._guest_domain_type)
         except errors.HypervisorError as err:
             return str(err)
         return None
