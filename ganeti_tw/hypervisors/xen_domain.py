@@ -54,19 +54,19 @@ def _sub(parent: ET.Element, tag: str, text: Optional[str] = None, **attrs: str)
 
 def _disk_targets(hv_name: str, hvparams: Mapping[str, Any], count: int) -> List[tuple]:
     """``(device name, bus)`` for ``count`` disks, or HypervisorError if they do not fit."""
-    if hv_name == constants.HT_XEN_HVM and hvparams[params.HV_DISK_TYPE] != \
-            params.DISK_PARAVIRTUAL:
-        names: Sequence[str] = _IDE_DISKS
-        bus = "ide"
-    elif hv_name == constants.HT_XEN_HVM:
-        names, bus = ["xvd" + letter for letter in _DISK_LETTERS], "xen"
+    kind = "%s instance" % hv_name
+    if hv_name == constants.HT_XEN_HVM:
+        kind = "%s instance with disk_type %s" % (hv_name, hvparams[params.HV_DISK_TYPE])
+        if hvparams[params.HV_DISK_TYPE] == params.DISK_PARAVIRTUAL:
+            names: Sequence[str] = ["xvd" + letter for letter in _DISK_LETTERS]
+            bus = "xen"
+        else:
+            names, bus = _IDE_DISKS, "ide"
     else:
         names, bus = ["sd" + letter for letter in _DISK_LETTERS], "xen"
     if count > len(names):
-        raise errors.HypervisorError("A %s instance with disk_type %s can have at most %d"
-                                     " disks, not %d" % (hv_name, hvparams.get(
-                                         params.HV_DISK_TYPE, params.DISK_PARAVIRTUAL),
-                                         len(names), count))
+        raise errors.HypervisorError("A %s can have at most %d disks, not %d"
+                                     % (kind, len(names), count))
     return [(names[i], bus) for i in range(count)]
 
 
