@@ -20,7 +20,9 @@ _REQ_DATA_VERSION = "__version__"
 # Ganeti 3's node roles by their RAPI names, and our role letters (spec 2.1)
 ROLE_NAMES = {C.NR_MASTER: "master", C.NR_MCANDIDATE: "master-candidate",
               C.NR_DRAINED: "drained", C.NR_OFFLINE: "offline", C.NR_REGULAR: "regular"}
-_ROLE_FLAGS = {"master-candidate": {"master_candidate": True},
+# a role is exclusive: taking one clears the flags of the others
+_ROLE_FLAGS = {"master-candidate": {"master_candidate": True, "offline": False,
+                                    "drained": False},
                "regular": {"master_candidate": False, "offline": False, "drained": False},
                "drained": {"drained": True}, "offline": {"offline": True}}
 
@@ -139,7 +141,7 @@ _CREATE_V0_FIELDS = {
     "disks": S.array(S.integer(1), maxItems=C.MAX_DISKS), "pnode": _STR,
     "snode": S.nullable(_STR), "iallocator": _STR, "mac": _STR, "ip": S.nullable(_STR),
     "bridge": _STR, "start": S.boolean(), "ip_check": S.boolean(),
-    "hypervisor": S.string(sorted(C.HYPER_TYPES)), "file_storage_dir": S.nullable(_STR),
+    "name_check": S.boolean(), "hypervisor": S.string(sorted(C.HYPER_TYPES)), "file_storage_dir": S.nullable(_STR),
     "file_driver": S.string(sorted(C.FILE_DRIVERS)),
     C.BE_MEMORY: S.integer(1), C.BE_VCPUS: S.integer(1), C.BE_AUTO_BALANCE: S.boolean(),
     **{name: _HV_VALUE for name in _HV_PARAM_NAMES},
@@ -318,11 +320,8 @@ async def get_node_role(call: Call) -> Any:
 
 async def put_node_role(call: Call) -> Any:
     node = await call.known("node")
-    flags = _ROLE_FLAGS.get(call.body)
-    if flags is None:
-        raise HttpError(400, "body: the master role moves only by master failover"
-                        if call.body == "master" else "body: unknown role %r" % (call.body,))
-    return await call.submit([dict(flags, OP_ID="OP_NODE_SET_PARAMS", node_name=node,
+    # the schema allows no "master": that role moves only by master failover
+    return await call.submit([dict(_ROLE_FLAGS[call.body], OP_ID="OP_NODE_SET_PARAMS", node_name=node,
                                    force=bool(call.args.get("force")))])
 
 
@@ -405,8 +404,8 @@ def _create_op_v0(body: Dict[str, Any]) -> Dict[str, Any]:
           "disks": [{"size": size} for size in body["disks"]], "nics": [nic],
           "beparams": {k: body[k] for k in C.BEC_DEFAULTS if k in body},
           "hvparams": {k: body[k] for k in _HV_PARAM_NAMES if k in body}}
-    for key in ("pnode", "snode", "iallocator", "start", "ip_check", "hypervisor",
-                "file_storage_dir", "file_driver"):
+    for key in ("pnode", "snode", "iallocator", "start", "ip_check", "name_check",
+                "hypervisor", "file_storage_dir", "file_driver"):
         if key in body:
             op[key] = body[key]
     return op
