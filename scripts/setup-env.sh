@@ -2,12 +2,19 @@
 if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryptography' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
 fi
+# test-only: the RAPI tests fuzz the API with hypothesis and check the OpenAPI
+# document and live answers with openapi-spec-validator (which brings jsonschema)
+if ! python3 -c 'import hypothesis, jsonschema, openapi_spec_validator' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check hypothesis openapi-spec-validator
+fi
 # man-db/groff render the man pages (a test checks them); openssh-client adds nodes
 # over ssh, and the ssh node-setup test runs its own sshd on a loopback address;
 # e2fsprogs builds our tiny OS's image; ganeti-os-noop is Ganeti's own OS
 # definition from Debian, which the tests install instances with;
 # ganeti-instance-debootstrap is Debian's debootstrap OS, which a test installs
-# an instance with offline, from a cache tarball it builds itself.
+# an instance with offline, from a cache tarball it builds itself;
+# python3-ganeti-rapi is Ganeti's own RAPI client library, which a test drives
+# ganeti-rapi with (under Debian's /usr/bin/python3).
 missing=""
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
@@ -16,6 +23,7 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
 [ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
 [ -d /usr/share/ganeti/os/debootstrap ] || missing="$missing ganeti-instance-debootstrap"
+[ -f /usr/lib/python3/dist-packages/ganeti/rapi/client.py ] || missing="$missing python3-ganeti-rapi"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # no service may start: policy-rc.d refuses it for the time of the install
     own_policy=""
