@@ -1,6 +1,7 @@
 """The RAPI's pure parts: users file, schema checks, routing, the OpenAPI document."""
 
 import os
+import re
 import tempfile
 
 from twisted.trial import unittest
@@ -102,6 +103,21 @@ class RouteTests(unittest.SynchronousTestCase):
                  (errors.OpExecError("x"), 500)]
         for err, status in cases:
             self.assertEqual(baserlib.http_error_for(err).code, status, err)
+
+
+class ManPageTests(unittest.SynchronousTestCase):
+    def test_man_page_lists_every_resource_and_method(self):
+        page = os.path.join(os.path.dirname(__file__), "..", "man", "ganeti-rapi.8")
+        with open(page) as fh:
+            text = fh.read().replace("\\-", "-").replace("\\fI", "").replace("\\fB", "")
+        for route in rlib2.ROUTES:
+            path = re.sub(r"\{(instance|node|group)\}", "NAME", route.template)
+            path = path.replace("{job_id}", "ID").replace("{disk_index}", "N")
+            lines = [line for line in text.splitlines() if path + " " in line + " "
+                     or path + '"' in line]
+            self.assertTrue(lines, path)
+            for verb in route.methods:
+                self.assertTrue(any(verb in line for line in lines), "%s %s" % (verb, path))
 
 
 class OpenApiTests(unittest.SynchronousTestCase):
