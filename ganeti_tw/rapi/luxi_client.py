@@ -7,13 +7,14 @@ one request at a time (LUXI answers in order); idle connections are kept for
 the next request, so a GET costs no connect().
 """
 
+import json
 from typing import Any, List, Optional
 
 from twisted.internet import defer, protocol
 from twisted.internet.endpoints import UNIXClientEndpoint
 from twisted.internet.error import ConnectError
 
-from ganeti_tw import constants, errors, luxi, serializer
+from ganeti_tw import constants, errors, luxi
 
 # idle connections kept open; more concurrent requests open more connections
 MAX_IDLE = 8
@@ -92,7 +93,7 @@ class AsyncLuxiClient:
         else:
             conn.transport.loseConnection()
         try:
-            data = serializer.load(reply)
+            data = json.loads(reply)  # bytes: decoded by the parser, no copy as str
         except (ValueError, UnicodeDecodeError) as err:
             raise errors.ProtocolError("Invalid answer from the master daemon: %s" % err) \
                 from None
