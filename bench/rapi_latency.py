@@ -25,7 +25,8 @@ from typing import Dict, List
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _util import local_cluster, median, ms, percentile, print_json, verdict  # noqa: E402
-from instance_list import create_instances  # noqa: E402
+from instance_list import (add_cluster_options, check_cluster_options,  # noqa: E402
+                           create_instances)
 
 from ganeti_tw import constants as C  # noqa: E402
 
@@ -92,28 +93,15 @@ def run(opts: argparse.Namespace) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--instances", type=int, default=1000,
-                        help="instances to create (default 1000)")
-    parser.add_argument("--nodes", type=int, default=10, help="cluster size (default 10)")
+    add_cluster_options(parser, "127.0.20.")
     parser.add_argument("--requests", type=int, default=200,
                         help="measured GETs per resource (default 200)")
     parser.add_argument("--warmup", type=int, default=5,
                         help="unmeasured GETs per resource first (default 5)")
-    parser.add_argument("--in-flight", type=int, default=100,
-                        help="most creation jobs unfinished at a time (default 100)")
-    parser.add_argument("--base-ip", default="127.0.20.",
-                        help="node i on BASE_IP<i> (default 127.0.20.)")
-    parser.add_argument("--poll", type=float, default=0.1,
-                        help="QueryJobs poll interval in s while creating (default 0.1)")
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="give up creating after this many s (default 1800)")
-    parser.add_argument("--keep", action="store_true", help="keep the node roots afterwards")
     opts = parser.parse_args()
-    if opts.instances < 0 or opts.requests < 1 or opts.warmup < 0 or opts.in_flight < 1:
-        parser.error("need --requests, --in-flight >= 1 and --instances, --warmup >= 0")
-    if opts.instances > 4500:
-        parser.error("--instances must be at most 4500 (the queue's hard limit is 5000 "
-                     "unarchived jobs)")
+    check_cluster_options(parser, opts)
+    if opts.requests < 1 or opts.warmup < 0:
+        parser.error("need --requests >= 1 and --warmup >= 0")
     print_json(run(opts))
     return 0
 

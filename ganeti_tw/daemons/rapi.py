@@ -9,7 +9,7 @@ from twisted.python import usage
 from twisted.web import server
 
 from ganeti_tw import bootstrap, constants, errors, ssconf, utils
-from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
+from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file, require_master
 from ganeti_tw.paths import Paths
 from ganeti_tw.rapi.luxi_client import AsyncLuxiClient
 from ganeti_tw.rapi.rlib2 import ROUTES
@@ -60,13 +60,7 @@ def _bind_address(paths: Paths, name: str, options: Options) -> str:
 def makeService(options: Options) -> service.MultiService:
     from twisted.internet import reactor
     paths = options.paths()
-    master, myself = ssconf.get_master_and_myself(paths)
-    if master is None:
-        fail_startup("ganeti-rapi: this node is not part of a cluster (no ssconf files "
-                     "under %s)" % paths.data_dir, constants.EXIT_NOTCLUSTER)
-    if master != myself:
-        fail_startup("ganeti-rapi: this node (%s) is not the master; the remote API runs on "
-                     "the master, %s" % (myself, master), constants.EXIT_NOTMASTER)
+    myself = require_master(paths, constants.DAEMON_RAPI, "the remote API")
     log_to_file(paths, constants.DAEMON_RAPI)
     luxi = AsyncLuxiClient(reactor, paths.master_socket)
     site = server.Site(RapiResource(ROUTES, luxi, UsersFile(paths.rapi_users),
