@@ -153,3 +153,26 @@ class RapiWriteTests(SharedClusterTestCase):
         self.fails(404, "PUT", "/2/instances/nosuch/rename", {"new_name": "y"})
         self.fails(404, "POST", "/2/instances/nosuch/reboot")
         self.fails(404, "PUT", "/2/nodes/node9/role", "drained")
+
+    def test_write_answers_match_the_openapi_document(self):
+        import jsonschema
+        document = self.ok("GET", "/2/openapi.json")
+
+        def schema(template: str, verb: str) -> dict:
+            return document["paths"][template][verb]["responses"]["200"]["content"][
+                "application/json"]["schema"]
+
+        jsonschema.validate(self.ok("POST", "/2/instances?dry-run=1", CREATE_V1),
+                            schema("/2/instances", "post"))
+        job_id = self.ok("PUT", "/2/tags?tag=doc")
+        jsonschema.validate(job_id, schema("/2/tags", "put"))
+        change = self.ok("GET", "/2/jobs/%d/wait" % job_id,
+                         {"fields": ["status", "summary"], "previous_job_info": None,
+                          "previous_log_serial": None})
+        jsonschema.validate(change, schema("/2/jobs/{job_id}/wait", "get"))
+        self.wait_job(job_id)
+        jsonschema.validate(self.ok("DELETE", "/2/jobs/%d" % job_id),
+                            schema("/2/jobs/{job_id}", "delete"))
+        jsonschema.validate(self.ok("GET", "/2/jobs/%d" % job_id),
+                            schema("/2/jobs/{job_id}", "get"))
+        self.run_job("DELETE", "/2/tags?tag=doc")
