@@ -76,7 +76,8 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
         raise errors.OpPrereqError("Invalid cluster parameters: %s" % "; ".join(problems))
     # everything checked: only now write anything
     utils.ensure_dirs([(paths.data_dir, 0o755), (paths.conf_dir, 0o755),
-                       (paths.run_dir, 0o755), (paths.log_dir, 0o750)])
+                       (paths.run_dir, 0o755), (paths.log_dir, 0o750),
+                       (os.path.dirname(paths.rapi_users), 0o750)])
     os.makedirs(paths.under_root(file_storage_dir), mode=0o750, exist_ok=True)
     ca_key, ca_cert = certs.generate_ca(cluster_name)
     node_key, node_cert = certs.issue_node_cert(ca_key, ca_cert, hostname)
