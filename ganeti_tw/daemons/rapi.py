@@ -63,8 +63,10 @@ def makeService(options: Options) -> service.MultiService:
     myself = require_master(paths, constants.DAEMON_RAPI, "the remote API")
     log_to_file(paths, constants.DAEMON_RAPI)
     luxi = AsyncLuxiClient(reactor, paths.master_socket)
+    # bodies are JSON, never forms: a form-encoded POST must not add query arguments
     site = server.Site(RapiResource(ROUTES, luxi, UsersFile(paths.rapi_users),
-                                    options["require-authentication"]))
+                                    options["require-authentication"]),
+                       parsePOSTFormSubmission=False)
     site.displayTracebacks = False
     bind = _bind_address(paths, myself, options)
     top = service.MultiService()
