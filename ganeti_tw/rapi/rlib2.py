@@ -223,8 +223,13 @@ async def get_features(call: Call) -> Any:
 
 
 async def get_info(call: Call) -> Any:
+    """OP_CLUSTER_QUERY's dict plus the Ganeti 3 keys clients of this version can use."""
     info = await call.query(luxi.REQ_QUERY_CLUSTER_INFO, [])
-    info["ipolicy"] = IPOLICY
+    info.update(
+        uuid=objects.object_uuid("cluster", info["name"], info["name"]),
+        ipolicy=IPOLICY, enabled_disk_templates=IPOLICY["disk-templates"],
+        ndparams=dict(C.NDC_DEFAULTS),
+        nicparams={"default": {"mode": C.NIC_MODE_BRIDGED, "link": info["default_bridge"]}})
     return info
 
 

@@ -63,6 +63,8 @@ class RapiReadTests(SharedClusterTestCase):
         self.assertEqual(info["default_hypervisor"], "fake")
         self.assertEqual(info["tags"], [])
         self.assertIn("minmax", info["ipolicy"])
+        self.assertEqual(info["enabled_disk_templates"], ["diskless", "file", "sharedfile"])
+        self.assertEqual(info["nicparams"]["default"]["link"], info["default_bridge"])
 
     def test_bulk_nodes_have_every_field_of_the_sample_with_its_type(self):
         self._compare_with_sample("/2/nodes?bulk=1", "nodes-bulk.json")
