@@ -138,29 +138,40 @@ def run(opts: argparse.Namespace) -> dict:
             "meets_target": figures["default fields"]["median_ms"] <= TARGET_S * 1000}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_cluster_options(parser: argparse.ArgumentParser, base_ip: str) -> None:
+    """The options of a benchmark on a cluster of many instances (also bench/rapi_latency.py)."""
     parser.add_argument("--instances", type=int, default=1000,
                         help="instances to create (default 1000)")
     parser.add_argument("--nodes", type=int, default=10, help="cluster size (default 10)")
-    parser.add_argument("--runs", type=int, default=20, help="measured runs each (default 20)")
-    parser.add_argument("--warmup", type=int, default=2,
-                        help="unmeasured rounds first (default 2)")
     parser.add_argument("--in-flight", type=int, default=100,
                         help="most creation jobs unfinished at a time (default 100)")
-    parser.add_argument("--base-ip", default="127.0.13.",
-                        help="node i on BASE_IP<i> (default 127.0.13.)")
+    parser.add_argument("--base-ip", default=base_ip,
+                        help="node i on BASE_IP<i> (default %s)" % base_ip)
     parser.add_argument("--poll", type=float, default=0.1,
                         help="QueryJobs poll interval in s while creating (default 0.1)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="give up creating after this many s (default 1800)")
     parser.add_argument("--keep", action="store_true", help="keep the node roots afterwards")
-    opts = parser.parse_args()
-    if opts.instances < 1 or opts.runs < 1 or opts.warmup < 0 or opts.in_flight < 1:
-        parser.error("need --instances, --runs, --in-flight >= 1 and --warmup >= 0")
+
+
+def check_cluster_options(parser: argparse.ArgumentParser, opts: argparse.Namespace) -> None:
+    if opts.instances < 1 or opts.in_flight < 1:
+        parser.error("need --instances and --in-flight >= 1")
     if opts.instances > 4500:
         parser.error("--instances must be at most 4500 (the queue's hard limit is 5000 "
                      "unarchived jobs)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_cluster_options(parser, "127.0.13.")
+    parser.add_argument("--runs", type=int, default=20, help="measured runs each (default 20)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="unmeasured rounds first (default 2)")
+    opts = parser.parse_args()
+    check_cluster_options(parser, opts)
+    if opts.runs < 1 or opts.warmup < 0:
+        parser.error("need --runs >= 1 and --warmup >= 0")
     print_json(run(opts))
     return 0
 

@@ -76,7 +76,8 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
         raise errors.OpPrereqError("Invalid cluster parameters: %s" % "; ".join(problems))
     # everything checked: only now write anything
     utils.ensure_dirs([(paths.data_dir, 0o755), (paths.conf_dir, 0o755),
-                       (paths.run_dir, 0o755), (paths.log_dir, 0o750)])
+                       (paths.run_dir, 0o755), (paths.log_dir, 0o750),
+                       (os.path.dirname(paths.rapi_users), 0o750)])
     os.makedirs(paths.under_root(file_storage_dir), mode=0o750, exist_ok=True)
     ca_key, ca_cert = certs.generate_ca(cluster_name)
     node_key, node_cert = certs.issue_node_cert(ca_key, ca_cert, hostname)
@@ -86,12 +87,20 @@ def init_cluster(paths: Paths, cluster_name: str, master_ip: Optional[str] = Non
     master.cert_fingerprint = certs.fingerprint(node_cert)
     config.write_config(paths.config_file, data)
     ssconf.write_files(paths, ssconf.compute_values(data))
+    ensure_rapi_cert(paths, cluster_name)
     start_node_daemons(paths, master=True)
     return hostname
 
 
+def ensure_rapi_cert(paths: Paths, cluster_name: str) -> None:
+    """Create rapi.pem (key and self-signed certificate, mode 0400) if it is missing."""
+    if not os.path.exists(paths.rapi_pem):
+        key, cert = certs.generate_self_signed(cluster_name)
+        utils.write_file_atomic(paths.rapi_pem, key + cert, mode=0o400)
+
+
 def start_node_daemons(paths: Paths, master: bool) -> None:
-    """Start noded (on this node's primary IP) and, on the master, masterd."""
+    """Start noded (on this node's primary IP) and, on the master, masterd and the RAPI."""
     store = ssconf.SimpleStore(paths)
     name = ssconf.read_hostname(paths)
     ip = store.get_node_primary_ips().get(name, "127.0.0.1")
@@ -100,6 +109,8 @@ def start_node_daemons(paths: Paths, master: bool) -> None:
                              address=(ip, port))
     if master:
         daemon_util.start_daemon(paths, constants.DAEMON_MASTERD, ["--no-voting", "--yes-do-it"])
+        daemon_util.start_daemon(paths, constants.DAEMON_RAPI, ["--bind", ip],
+                                 address=(ip, constants.RAPI_PORT))
 
 
 def node_bundle(paths: Paths, node_name: str,

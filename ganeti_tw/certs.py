@@ -100,6 +100,24 @@ def issue_node_cert(ca_key_pem: bytes, ca_cert_pem: bytes, node_name: str,
     return _key_pem(key), _cert_pem(cert)
 
 
+def generate_self_signed(common_name: str, days: int = 3650) -> tuple[bytes, bytes]:
+    """A key and a self-signed server certificate ``(key_pem, cert_pem)`` (rapi.pem).
+
+    RAPI clients do not know the cluster CA (Ganeti's own client checks no
+    certificate at all), so like Ganeti we give the RAPI its own certificate.
+    """
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (_builder(name, name, key.public_key(), days)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return _key_pem(key), _cert_pem(cert)
+
+
 def fingerprint(cert_pem: bytes) -> str:
     """SHA-256 of the certificate's DER as ``ab:01:...`` (as in ssconf_master_candidates_certs)."""
     return _load_cert(cert_pem).fingerprint(hashes.SHA256()).hex(":")

@@ -180,3 +180,14 @@ DAEMON_LOGS = {
     DAEMON_NODED: "node-daemon.log",
     DAEMON_RAPI: "rapi-daemon.log",
 }
+
+# Ganeti 3 names the RAPI reports: this version has one node group holding
+# every node, bridged NICs only, and these fixed node parameters
+NIC_MODE_BRIDGED = "bridged"
+DEFAULT_GROUP = "default"
+ALLOC_POLICY_PREFERRED = "preferred"
+NDC_DEFAULTS = {"oob_program": "", "spindle_count": 1, "exclusive_storage": False,
+                "ovs": False, "ovs_name": "switch1", "ovs_link": "", "ssh_port": 22,
+                "cpu_speed": 1}
+RAPI_PORT = 5080
+RAPI_VERSION = 2

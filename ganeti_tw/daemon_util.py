@@ -107,6 +107,15 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
                               % (daemon, timeout, _log_tail(paths, daemon)))
 
 
+# start order (spec 0, the init script); they stop in the reverse order
+DAEMONS = (constants.DAEMON_NODED, constants.DAEMON_MASTERD, constants.DAEMON_RAPI)
+
+
+def stop_all(paths: Paths) -> List[str]:
+    """Stop this root's daemons, RAPI first and noded last; returns those that ran."""
+    return [daemon for daemon in reversed(DAEMONS) if stop_daemon(paths, daemon)]
+
+
 def stop_daemon(paths: Paths, daemon: str, timeout: float = 15) -> bool:
     """SIGTERM the daemon, SIGKILL after ``timeout``; True if one was running."""
     pid = read_pid(paths, daemon)

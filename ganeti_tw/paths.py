@@ -27,6 +27,9 @@ class Paths:
         self.ca_cert = os.path.join(self.data_dir, "cluster-ca.pem")
         self.ca_key = os.path.join(self.data_dir, "cluster-ca.key")
         self.known_hosts = os.path.join(self.data_dir, "known_hosts")
+        self.rapi_pem = os.path.join(self.data_dir, "rapi.pem")
+        # Ganeti 3's place for the RAPI users file
+        self.rapi_users = os.path.join(self.data_dir, "rapi", "users")
         self.queue_dir = os.path.join(self.data_dir, "queue")
         self.queue_archive_dir = os.path.join(self.queue_dir, "archive")
         self.queue_serial = os.path.join(self.queue_dir, "serial")

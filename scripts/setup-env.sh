@@ -5,7 +5,9 @@
 # e2fsprogs builds our tiny OS's image; ganeti-os-noop is Ganeti's own OS
 # definition from Debian, which the tests install instances with;
 # ganeti-instance-debootstrap is Debian's debootstrap OS, which a test installs
-# an instance with offline, from a cache tarball it builds itself.
+# an instance with offline, from a cache tarball it builds itself;
+# python3-ganeti-rapi is Ganeti's own RAPI client library, which a test drives
+# ganeti-rapi with (under Debian's /usr/bin/python3).
 missing=""
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
@@ -19,6 +21,7 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 [ -e /usr/include/libvirt/libvirt.h ] || missing="$missing libvirt-dev"
+[ -f /usr/lib/python3/dist-packages/ganeti/rapi/client.py ] || missing="$missing python3-ganeti-rapi"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # no service may start: policy-rc.d refuses it for the time of the install
     own_policy=""
@@ -32,4 +35,9 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
 fi
 if ! python3 -c 'import twisted, OpenSSL, service_identity, zope.interface, cryptography, libvirt' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
+fi
+# test-only: the RAPI tests fuzz the API with hypothesis and check the OpenAPI
+# document and live answers with openapi-spec-validator (which brings jsonschema)
+if ! python3 -c 'import hypothesis, jsonschema, openapi_spec_validator' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check hypothesis openapi-spec-validator
 fi

@@ -44,6 +44,8 @@ class PackagingTests(unittest.SynchronousTestCase):
                              capture_output=True, text=True, env=env, cwd=target).stdout
         self.assertIn("ganeti-masterd", out)
         self.assertIn("ganeti-noded", out)
+        self.assertIn("ganeti-rapi", out)
+        self.assertTrue(os.path.exists(os.path.join(target, "ganeti_tw", "rapi", "rlib2.py")))
 
     def test_cli_imports_no_twisted(self):
         code = ("import sys; import ganeti_tw.cli.cluster, ganeti_tw.cli.node, "
@@ -66,7 +68,7 @@ class ManPageTests(unittest.SynchronousTestCase):
         for script in glob.glob(os.path.join(TOP, "bin", "gnt-*")):
             name = os.path.basename(script)
             self.assertTrue(glob.glob(os.path.join(TOP, "man", name + ".*")), name)
-        for page in ("ganeti.7", "ganeti-masterd.8", "ganeti-noded.8"):
+        for page in ("ganeti.7", "ganeti-masterd.8", "ganeti-noded.8", "ganeti-rapi.8"):
             self.assertTrue(os.path.exists(os.path.join(TOP, "man", page)), page)
 
     def test_man_pages_render_without_warnings(self):

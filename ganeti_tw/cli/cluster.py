@@ -52,8 +52,7 @@ def destroy(opts: Any) -> int:
     from ganeti_tw import daemon_util
     submit_one(opts, opcodes.OpClusterDestroy())
     paths = opts.paths
-    daemon_util.stop_daemon(paths, C.DAEMON_MASTERD)
-    daemon_util.stop_daemon(paths, C.DAEMON_NODED)
+    daemon_util.stop_all(paths)
     if os.path.isdir(paths.queue_dir):
         shutil.rmtree(paths.queue_dir)
     for name in os.listdir(paths.data_dir):

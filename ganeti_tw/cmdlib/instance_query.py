@@ -77,7 +77,7 @@ def _each(items: str, attr: str) -> Getter:
     return lambda row: [getattr(item, attr) for item in getattr(row.inst, items)]
 
 
-LIVE_FIELDS = frozenset(["oper_state", "oper_ram", "status"])
+LIVE_FIELDS = frozenset(["oper_state", "oper_ram", "oper_vcpus", "status"])
 
 SIMPLE_FIELDS: Dict[str, Getter] = {
     "name": lambda row: row.inst.name,
@@ -112,6 +112,22 @@ SIMPLE_FIELDS: Dict[str, Getter] = {
     "nic.macs": _each("nics", "mac"),
     "nic.ips": _each("nics", "ip"),
     "nic.bridges": _each("nics", "bridge"),
+    # Ganeti 3 names (RAPI bulk lists): every NIC is bridged, there are no
+    # networks, spindles or per-device names and uuids in this version
+    "uuid": lambda row: objects.object_uuid("instance", row.cluster.cluster_name, row.inst.name),
+    "oper_vcpus": lambda row: (row.live or {}).get("vcpus"),
+    "custom_hvparams": lambda row: dict(row.inst.hvparams),
+    "custom_beparams": lambda row: dict(row.inst.beparams),
+    "custom_nicparams": lambda row: [{} for _ in row.inst.nics],
+    "nic.modes": lambda row: [C.NIC_MODE_BRIDGED for _ in row.inst.nics],
+    "nic.links": _each("nics", "bridge"),
+    "nic.uuids": lambda row: [None for _ in row.inst.nics],
+    "nic.names": lambda row: [None for _ in row.inst.nics],
+    "nic.networks": lambda row: [None for _ in row.inst.nics],
+    "nic.networks.names": lambda row: [None for _ in row.inst.nics],
+    "disk.spindles": lambda row: [None for _ in row.inst.disks],
+    "disk.uuids": lambda row: [None for _ in row.inst.disks],
+    "disk.names": lambda row: [None for _ in row.inst.disks],
 }
 # "<prefix>/<N>": one attribute of the N-th disk or NIC
 INDEXED_FIELDS = {"disk.size": ("disks", "size"), "nic.mac": ("nics", "mac"),

@@ -158,12 +158,23 @@ STATIC_FIELDS = {
     "drained": lambda cfg, n: n.drained,
     "role": lambda cfg, n: objects.node_role(n, cfg.master_node()),
     "ctime": lambda cfg, n: n.ctime,
+    # Ganeti 3 names (RAPI bulk lists): one group, every node may hold instances
+    "uuid": lambda cfg, n: objects.object_uuid("node", cfg.cluster.cluster_name, n.name),
+    "group": lambda cfg, n: C.DEFAULT_GROUP,
+    "group.uuid": lambda cfg, n: objects.object_uuid("group", cfg.cluster.cluster_name,
+                                                     C.DEFAULT_GROUP),
+    "master_capable": lambda cfg, n: True,
+    "vm_capable": lambda cfg, n: True,
+    "ndparams": lambda cfg, n: dict(C.NDC_DEFAULTS),
+    "sptotal": lambda cfg, n: None,
+    "spfree": lambda cfg, n: None,
     "mtime": lambda cfg, n: n.mtime,
 }
 LIVE_FIELDS = {
     "dtotal": "vg_size", "dfree": "vg_free", "mtotal": "memory_total",
     "mnode": "memory_dom0", "mfree": "memory_free", "bootid": "bootid",
     "ctotal": "cpu_total", "cnodes": "cpu_nodes", "csockets": "cpu_sockets",
+    "cnos": "cpu_total",
 }
 NODE_FIELDS = tuple(STATIC_FIELDS) + tuple(LIVE_FIELDS)
 

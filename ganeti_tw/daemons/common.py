@@ -7,6 +7,7 @@ from typing import NoReturn
 from twisted.logger import globalLogPublisher, textFileLogObserver
 from twisted.python import usage
 
+from ganeti_tw import constants, ssconf
 from ganeti_tw.paths import Paths, get_paths
 
 
@@ -39,6 +40,21 @@ def log_to_file(paths: Paths, daemon: str) -> None:
 
 
 _LOGGED_KEY = "ganeti_tw_logged"
+
+
+def require_master(paths: Paths, daemon: str, role: str) -> str:
+    """This node's name if it is the master; else refuse to start with Ganeti's exit code.
+
+    ``role`` says, for the message, what runs only on the master.
+    """
+    master, myself = ssconf.get_master_and_myself(paths)
+    if master is None:
+        fail_startup("%s: this node is not part of a cluster (no ssconf files under %s)"
+                     % (daemon, paths.data_dir), constants.EXIT_NOTCLUSTER)
+    if master != myself:
+        fail_startup("%s: this node (%s) is not the master; %s runs on the master, %s"
+                     % (daemon, myself, role, master), constants.EXIT_NOTMASTER)
+    return myself
 
 
 def fail_startup(message: str, code: int) -> NoReturn:

@@ -13,7 +13,7 @@ from twisted.spread import pb
 
 from ganeti_tw import certs, constants, errors
 from ganeti_tw.paths import Paths
-from ganeti_tw.rpc import tls
+from ganeti_tw.rpc import tls, wire
 
 log = Logger()
 
@@ -133,11 +133,13 @@ class RpcClient:
             log.failure("Unexpected RPC failure calling {proc} on {node}",
                         proc=procedure, node=node)
             return RpcResult(node, fail_msg="Unexpected error: %s" % _describe(err))
-        if not (isinstance(answer, (list, tuple)) and len(answer) == 2):
-            return RpcResult(node, fail_msg="Malformed answer from node daemon")
-        if answer[0]:
-            return RpcResult(node, data=answer[1])
-        return RpcResult(node, fail_msg=str(answer[1]))
+        try:
+            success, value = wire.decode_answer(answer)
+        except ValueError as err:
+            return RpcResult(node, fail_msg=str(err))
+        if success:
+            return RpcResult(node, data=value)
+        return RpcResult(node, fail_msg=str(value))
 
     async def call(self, nodes: Iterable[str], procedure: str, args: List[Any],
                    timeout: float = constants.RPC_TIMEOUT_DEFAULT,

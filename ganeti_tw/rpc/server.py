@@ -9,12 +9,13 @@ from twisted.spread import pb
 
 from ganeti_tw import errors
 from ganeti_tw.backend import PROCEDURES, NodeContext
+from ganeti_tw.rpc import wire
 
 log = Logger()
 
 
 class NodeRoot(pb.Root):
-    """Answers ``call(procedure, args)`` with ``[True, result]`` or ``[False, message]``."""
+    """Answers ``call(procedure, args)`` with a result or a message (see ``rpc/wire.py``)."""
 
     def __init__(self, ctx: NodeContext):
         self.ctx = ctx
@@ -39,7 +40,7 @@ class NodeRoot(pb.Root):
         except Exception as err:
             log.failure("Unexpected error in {proc}", proc=procedure)
             return [False, "Unexpected error in %s: %s" % (procedure, err)]
-        return [True, result]
+        return wire.encode_result(result)
 
     def remote_call(self, procedure: str, args: Any) -> defer.Deferred:
         return defer.ensureDeferred(self._run(procedure, args))

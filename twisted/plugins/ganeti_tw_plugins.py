@@ -8,3 +8,6 @@ ganeti_masterd = ServiceMaker(
 ganeti_noded = ServiceMaker(
     "ganeti-tw node daemon", "ganeti_tw.daemons.noded",
     "Ganeti node daemon: node RPC over mutual TLS", "ganeti-noded")
+ganeti_rapi = ServiceMaker(
+    "ganeti-tw remote API daemon", "ganeti_tw.daemons.rapi",
+    "Ganeti remote API: REST over HTTPS on the master", "ganeti-rapi")
