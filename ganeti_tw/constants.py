@@ -175,8 +175,22 @@ LUXI_WFJC_TIMEOUT = 29
 DAEMON_MASTERD = "ganeti-masterd"
 DAEMON_NODED = "ganeti-noded"
 DAEMON_RAPI = "ganeti-rapi"
+DAEMON_WATCHER = "ganeti-watcher"
 DAEMON_LOGS = {
     DAEMON_MASTERD: "master-daemon.log",
     DAEMON_NODED: "node-daemon.log",
     DAEMON_RAPI: "rapi-daemon.log",
+    DAEMON_WATCHER: "watcher.log",
 }
+# The daemons that run on the master only, in start order: failover starts
+# them on the new master, stops them on the old one, the watcher keeps them
+# alive. ganeti-rapi joins this table where it exists.
+MASTER_DAEMONS = (DAEMON_MASTERD,)
+
+# ganeti-watcher (spec 11.1) and ganeti-cleaner (spec 11.2)
+WATCHER_INTERVAL = 300
+WATCHER_JOB_AGE = 6 * 3600
+WATCHER_MAXTRIES = 5
+CLEANER_ARCHIVE_AGE = 21 * 86400
+# a temporary file of an atomic write this old belongs to no write in progress
+CLEANER_TEMP_AGE = 3600

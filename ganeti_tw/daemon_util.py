@@ -12,7 +12,7 @@ import sys
 import time
 from typing import List, Optional
 
-from ganeti_tw import constants, errors
+from ganeti_tw import constants, errors, ssconf
 from ganeti_tw.paths import Paths
 
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,6 +105,14 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
         time.sleep(0.05)
     raise errors.CommandError("%s did not come up within %ds: %s"
                               % (daemon, timeout, _log_tail(paths, daemon)))
+
+
+def start_noded(paths: Paths) -> int:
+    """Start this node's daemon on its primary IP and the cluster's port (from ssconf)."""
+    store = ssconf.SimpleStore(paths)
+    ip = store.get_node_primary_ips().get(ssconf.read_hostname(paths), "127.0.0.1")
+    address = (ip, store.get_noded_port())
+    return start_daemon(paths, constants.DAEMON_NODED, ["--bind", ip], address=address)
 
 
 def stop_daemon(paths: Paths, daemon: str, timeout: float = 15) -> bool:

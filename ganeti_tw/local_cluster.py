@@ -101,14 +101,15 @@ class LocalCluster:
     def down(self) -> List[str]:
         stopped = []
         for index in self.existing_nodes():
-            for daemon in (C.DAEMON_MASTERD, C.DAEMON_NODED):
+            for daemon in (C.DAEMON_WATCHER,) + tuple(reversed(C.MASTER_DAEMONS)) + (
+                    C.DAEMON_NODED,):
                 if daemon_util.stop_daemon(self.paths(index), daemon):
                     stopped.append("%s on %s" % (daemon, node_name(index)))
         return stopped
 
     def status(self) -> Dict[str, Dict[str, Optional[int]]]:
         return {node_name(i): {d: daemon_util.read_pid(self.paths(i), d)
-                               for d in (C.DAEMON_NODED, C.DAEMON_MASTERD)}
+                               for d in (C.DAEMON_NODED,) + C.MASTER_DAEMONS}
                 for i in self.existing_nodes()}
 
 

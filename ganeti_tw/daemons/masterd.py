@@ -4,10 +4,10 @@ import os
 from typing import Any, Optional
 
 from twisted.application import service
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
-from ganeti_tw import constants, errors, ssconf, utils, voting
+from ganeti_tw import constants, errors, master_role, ssconf, utils, voting
 from ganeti_tw.config import ConfigWriter
 from ganeti_tw.context import GanetiContext
 from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
@@ -52,7 +52,7 @@ class MasterService(service.Service):
     def _fatal(self, reason: str) -> None:
         """Refuse to run: log why, stop, and exit non-zero after shutdown."""
         from twisted.internet import reactor
-        log.critical("Not starting the master daemon: {reason}", reason=reason)
+        log.critical("Error: the master daemon will not start: {reason}", reason=reason)
         reactor.addSystemEventTrigger("after", "shutdown", os._exit, constants.EXIT_FAILURE)
         reactor.stop()
 
@@ -60,12 +60,22 @@ class MasterService(service.Service):
         from twisted.internet import reactor
         context = self.context
         if self.voting:
-            accepted, why = await voting.check_agreement(
-                context.rpc, context.myself, context.cfg.node_names(), reactor)
-            if not accepted:
-                self._fatal("%s; use --no-voting to override" % why)
+            agreement = await voting.check_agreement(
+                context.rpc, context.myself, context.cfg.node_names(), reactor,
+                config_serial=context.cfg.data.serial_no)
+            if not agreement.accepted:
+                self._fatal("%s; use --no-voting to override" % agreement.reason)
                 return
-            log.info("Master role {why}", why=why)
+            log.info("Master role {why}", why=agreement.reason)
+            # a candidate may have seen jobs this node missed: never reuse their ids
+            context.jqueue.advance_serial(agreement.next_job_id)
+        cluster = context.cfg.cluster
+        try:
+            done = await threads.deferToThread(master_role.activate_master_ip, context.paths,
+                                               cluster.master_ip, cluster.master_netdev)
+            log.info("{done}", done=done)
+        except errors.GenericError as err:
+            log.error("Cannot activate the master IP: {err}", err=err)
         paths = self.context.paths
         utils.ensure_dirs([(paths.run_dir, 0o755), (paths.socket_dir, 0o700)])
         utils.remove_file(paths.master_socket)
