@@ -8,3 +8,7 @@ ganeti_masterd = ServiceMaker(
 ganeti_noded = ServiceMaker(
     "ganeti-tw node daemon", "ganeti_tw.daemons.noded",
     "Ganeti node daemon: node RPC over mutual TLS", "ganeti-noded")
+ganeti_watcher = ServiceMaker(
+    "ganeti-tw watcher", "ganeti_tw.daemons.watcher",
+    "Ganeti watcher: keeps daemons and instances running, archives old jobs",
+    "ganeti-watcher")
