@@ -96,9 +96,17 @@ class GanetiContext:
         except errors.GenericError:
             self.cfg.reload()
             raise
-        serial = self.cfg.data.serial_no
         await self._dist_lock.run(lambda: defer.ensureDeferred(
-            self._distribute(force_distribution, serial)))
+            self._distribute(force_distribution, self.cfg.data.serial_no)))
+
+    async def redistribute(self) -> None:
+        """Push config.data and ssconf to every node now, unchanged (no serial bump).
+
+        A master starting after a crash may have died between writing the
+        config and sending it: this brings the candidates level again.
+        """
+        serial = self.cfg.data.serial_no
+        await self._dist_lock.run(lambda: defer.ensureDeferred(self._distribute(True, serial)))
 
     async def _distribute(self, force: bool, serial: int) -> None:
         # Runs serialized and always sends the newest bytes, so candidates

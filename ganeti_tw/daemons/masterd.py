@@ -69,6 +69,10 @@ class MasterService(service.Service):
             log.info("Master role {why}", why=agreement.reason)
             # a candidate may have seen jobs this node missed: never reuse their ids
             context.jqueue.advance_serial(agreement.next_job_id)
+            # confirmed as master: make sure every node has this config (the
+            # previous master may have died between writing and sending it)
+            defer.ensureDeferred(context.redistribute()).addErrback(
+                lambda f: log.failure("Redistributing the configuration failed", f))
         cluster = context.cfg.cluster
         try:
             done = await threads.deferToThread(master_role.activate_master_ip, context.paths,
@@ -109,6 +113,12 @@ def makeService(options: Options) -> service.MultiService:
     except errors.ConfigurationError as err:
         fail_startup("ganeti-masterd: %s" % err, constants.EXIT_CONFIG_ERROR)
     log_to_file(paths, constants.DAEMON_MASTERD)
+    # only the master daemon writes config.data here: a temp file of it is
+    # what a previous master daemon left when it was killed mid-write
+    leftover = utils.atomic_temp_path(paths.data_dir, os.path.basename(paths.config_file))
+    if os.path.exists(leftover):
+        log.info("Removing {path}, left by an interrupted configuration write", path=leftover)
+        utils.remove_file(leftover)
     context = GanetiContext(paths, cfg, myself)
     context.processor = Processor(context)
     context.jqueue.processor = context.processor
