@@ -166,6 +166,11 @@ SSCONF_MAX_SIZE = 128 * 1024
 # Node RPC timeouts (seconds)
 RPC_CONNECT_TIMEOUT = 5
 RPC_TIMEOUT_DEFAULT = 60
+# Copies to master candidates (job files, config.data) are small: a candidate
+# that does not take one in this time is cut off from replication and
+# resynced in full once it answers again, so it cannot stall every job.
+RPC_TIMEOUT_REPLICATION = 10
+CANDIDATE_RESYNC_INTERVAL = 15
 
 # LUXI
 LUXI_EOM = b"\x03"

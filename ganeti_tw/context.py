@@ -5,12 +5,12 @@ to all master candidates, ssconf to every online node when it changed, and
 every job queue write to all candidates.
 """
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from ganeti_tw import errors, serializer, ssconf, utils
+from ganeti_tw import constants, errors, serializer, ssconf, utils
 from ganeti_tw.config import ConfigWriter
 from ganeti_tw.jqueue.queue import JobQueue
 from ganeti_tw.locking import LockManager
@@ -27,14 +27,13 @@ class QueueReplicator:
         self.context = context
 
     async def _call(self, procedure: str, args: List[Any]) -> None:
-        nodes = self.context.other_candidates()
+        nodes = self.context.replication_targets()
         if not nodes:
             return
-        results = await self.context.rpc.call(nodes, procedure, args)
-        failed = [r for r in results.values() if r.failed]
-        for result in failed:
-            log.warn("Job queue replication ({proc}) to {node} failed: {msg}",
-                     proc=procedure, node=result.node, msg=result.fail_msg)
+        results = await self.context.rpc.call(nodes, procedure, args,
+                                              timeout=constants.RPC_TIMEOUT_REPLICATION)
+        failed = self.context.note_replication_failures(
+            results, "Job queue replication (%s)" % procedure)
         if len(failed) * 2 > len(nodes):
             log.error("Job queue replication failed on more than half of the candidates")
 
@@ -63,6 +62,8 @@ class GanetiContext:
         self.glm = LockManager(nodes=cfg.node_names(), instances=sorted(cfg.data.instances))
         self.jqueue = JobQueue(paths, QueueReplicator(self), clock=reactor)
         self._dist_lock = defer.DeferredLock()
+        # candidates that missed a copy: skipped until resynced in full
+        self.out_of_sync: Set[str] = set()
         self._last_ssconf: Dict[str, str] = {}
         self._distributed_serial = 0
 
@@ -81,6 +82,32 @@ class GanetiContext:
     def other_candidates(self) -> List[str]:
         return [n for n in self.cfg.candidates()
                 if n != self.myself and not self.node_is_offline(n)]
+
+    def replication_targets(self) -> List[str]:
+        """The other candidates that hold every copy so far (see :meth:`resync_nodes`)."""
+        return [n for n in self.other_candidates() if n not in self.out_of_sync]
+
+    def note_replication_failures(self, results: Dict[str, Any], what: str) -> List[str]:
+        """Cut off the candidates that missed a copy; returns their names."""
+        failed = sorted(node for node, result in results.items() if result.failed)
+        for node in failed:
+            log.warn("{what} to {node} failed: {msg}; it gets no copies until it is "
+                     "resynced", what=what, node=node, msg=results[node].fail_msg)
+            self.out_of_sync.add(node)
+        return failed
+
+    async def resync_nodes(self) -> None:
+        """Bring back the nodes cut off from replication once they answer."""
+        others = {n for n in self.cfg.online_nodes() if n != self.myself}
+        self.out_of_sync &= others
+        candidates = set(self.other_candidates())
+        for node in sorted(self.out_of_sync):
+            warnings = await self._resync_node(node, node in candidates)
+            if warnings:
+                log.info("Node {node} not resynced yet: {why}", node=node,
+                         why="; ".join(warnings))
+            else:
+                log.info("Node {node} resynced", node=node)
 
     # configuration ----------------------------------------------------------------
 
@@ -116,46 +143,69 @@ class GanetiContext:
             return
         self._distributed_serial = self.cfg.data.serial_no
         data = self.cfg.last_bytes or utils.read_file(self.cfg.path)
-        candidates = self.other_candidates()
+        candidates = self.replication_targets()
         if candidates:
             results = await self.rpc.call(candidates, "upload_file",
-                                          ["config.data", serializer.encode_payload(data)])
-            for result in results.values():
-                if result.failed:
-                    log.warn("Cannot copy the configuration to {node}: {msg}",
-                             node=result.node, msg=result.fail_msg)
+                                          ["config.data", serializer.encode_payload(data)],
+                                          timeout=constants.RPC_TIMEOUT_REPLICATION)
+            self.note_replication_failures(results, "Copying the configuration")
         values = ssconf.compute_values(self.cfg.data)
         if force or values != self._last_ssconf:
             ssconf.write_files(self.paths, values)
-            others = [n for n in self.cfg.online_nodes() if n != self.myself]
-            results = await self.rpc.call(others, "write_ssconf_files", [values])
-            for result in results.values():
-                if result.failed:
-                    log.warn("Cannot write ssconf files on {node}: {msg}",
-                             node=result.node, msg=result.fail_msg)
+            others = [n for n in self.cfg.online_nodes()
+                      if n != self.myself and n not in self.out_of_sync]
+            results = await self.rpc.call(others, "write_ssconf_files", [values],
+                                          timeout=constants.RPC_TIMEOUT_REPLICATION)
+            self.note_replication_failures(results, "Writing the ssconf files")
             self._last_ssconf = values
 
     async def sync_candidate(self, node: str) -> List[str]:
         """Give a new master candidate the config, the CA key and the whole queue.
 
-        Returns warnings (a failed copy is not fatal: verify will report it).
+        Returns warnings (a failed copy is not fatal: the node stays cut off
+        from replication and is tried again by :meth:`resync_nodes`).
         """
-        warnings = []
-        files = [("config.data", self.cfg.last_bytes or utils.read_file(self.cfg.path)),
-                 ("cluster-ca.key", utils.read_file(self.paths.ca_key))]
-        for name, data in files:
-            result = await self.rpc.call_one(node, "upload_file",
-                                             [name, serializer.encode_payload(data)])
-            if result.failed:
-                warnings.append("Cannot copy %s to %s: %s" % (name, node, result.fail_msg))
-        for procedure, args in (("jobqueue_purge", []),
-                                ("jobqueue_update", [[[n, serializer.encode_payload(d)]
-                                                      for n, d in self.jqueue.all_files()]]),
-                                ("jobqueue_set_drain", [self.jqueue.is_drained()])):
-            result = await self.rpc.call_one(node, procedure, args)
-            if result.failed:
-                warnings.append("Cannot sync the job queue to %s: %s" % (node, result.fail_msg))
-                break
+        return await self._resync_node(node, candidate=True)
+
+    async def _resync_node(self, node: str, candidate: bool) -> List[str]:
+        """ssconf and, for a candidate, config, CA key and queue, all in full."""
+        timeout = constants.RPC_TIMEOUT_REPLICATION
+        # connect first: then the queue snapshot below leaves in the same
+        # reactor turn it is taken, ahead of any later job update
+        alive = await self.rpc.call_one(node, "version", [], timeout=timeout)
+        if alive.failed:
+            self.out_of_sync.add(node)
+            return ["Cannot reach %s: %s" % (node, alive.fail_msg)]
+        self.out_of_sync.discard(node)
+        calls = []
+        if candidate:
+            calls.append(("the job queue", defer.ensureDeferred(self.rpc.call_one(
+                node, "jobqueue_resync", [[[n, serializer.encode_payload(d)]
+                                          for n, d in self.jqueue.all_files()],
+                                         self.jqueue.is_drained()], timeout=timeout))))
+        # under the distribution lock: no newer config or ssconf can overtake these
+        await self._dist_lock.acquire()
+        try:
+            uploads = [("ssconf files", "write_ssconf_files",
+                        [ssconf.compute_values(self.cfg.data)])]
+            if candidate:
+                uploads += [(name, "upload_file", [name, serializer.encode_payload(data)])
+                            for name, data in (
+                                ("config.data",
+                                 self.cfg.last_bytes or utils.read_file(self.cfg.path)),
+                                ("cluster-ca.key", utils.read_file(self.paths.ca_key)))]
+            for what, procedure, args in uploads:
+                calls.append((what, defer.ensureDeferred(
+                    self.rpc.call_one(node, procedure, args, timeout=timeout))))
+            warnings = []
+            for what, d in calls:
+                result = await d
+                if result.failed:
+                    warnings.append("Cannot copy %s to %s: %s" % (what, node, result.fail_msg))
+        finally:
+            self._dist_lock.release()
+        if warnings:
+            self.out_of_sync.add(node)
         return warnings
 
     async def demote_candidate(self, node: str) -> List[str]:

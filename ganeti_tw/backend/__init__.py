@@ -26,7 +26,7 @@ PROCEDURES: Dict[str, Callable[..., Any]] = {
     "write_ssconf_files": files.write_ssconf_files,
     "jobqueue_update": jobqueue.update,
     "jobqueue_rename": jobqueue.rename,
-    "jobqueue_purge": jobqueue.purge,
+    "jobqueue_resync": jobqueue.resync,
     "jobqueue_set_drain": jobqueue.set_drain,
     "hooks_runner": hooks.hooks_runner,
     "iallocator_runner": iallocator.iallocator_runner,

@@ -3,7 +3,7 @@
 import os
 from typing import Any, Optional
 
-from twisted.application import service
+from twisted.application import internet, service
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
@@ -99,6 +99,13 @@ class MasterService(service.Service):
         self.context.rpc.disconnect_all()
 
 
+def _resync(context: GanetiContext) -> defer.Deferred:
+    """One round of node resyncs; a failure is logged and the next round comes."""
+    d = defer.ensureDeferred(context.resync_nodes())
+    d.addErrback(lambda f: log.failure("Resyncing nodes failed", f))
+    return d
+
+
 def makeService(options: Options) -> service.MultiService:
     paths = options.paths()
     master, myself = ssconf.get_master_and_myself(paths)
@@ -129,4 +136,6 @@ def makeService(options: Options) -> service.MultiService:
                      constants.EXIT_FAILURE)
     top = service.MultiService()
     MasterService(context, voting=not options["no-voting"]).setServiceParent(top)
+    internet.TimerService(constants.CANDIDATE_RESYNC_INTERVAL, _resync, context
+                          ).setServiceParent(top)
     return top

@@ -7,11 +7,14 @@ what it verified (counts), so a run of the suite shows its own summary.
 import os
 import random
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from typing import Any, Dict, List, Tuple
 
 from ganeti_tw import config, constants as C, daemon_util, errors, luxi, serializer
+from ganeti_tw.local_cluster import LocalCluster
 from tests.integration.base import ClusterTestCase, delay_op
 
 KILLS = 30
@@ -186,3 +189,85 @@ class DiskFullTests(ClusterTestCase):
         self.assertEqual(self.wait_job(self.submit(create_op("full2", "node1")))[0], "success")
         summary("disk full while writing config.data", writes_failed=1,
                 configs_intact=1, jobs_after_space_freed_ok=1)
+
+
+class _NetnsCluster(LocalCluster):
+    """A local cluster whose node i lives in network namespace ``namespaces[i]``."""
+
+    def __init__(self, directory: str, nodes: int, base_ip: str, namespaces: Dict[int, str]):
+        super().__init__(directory, nodes, base_ip, verbose=False)
+        self.namespaces = namespaces
+
+    def wrap(self, index: int) -> List[str]:
+        return ["ip", "netns", "exec", self.namespaces[index]]
+
+
+class PartitionTests(ClusterTestCase):
+    """One node cut off the network: jobs touching it fail clearly, the others go on."""
+
+    SUBNET = "198.18.7."
+
+    def sh(self, *args: str) -> None:
+        proc = subprocess.run(list(args), capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise errors.CommandError("%s: %s" % (" ".join(args), proc.stderr.strip()))
+
+    def setUp(self) -> None:
+        if os.geteuid() != 0:
+            self.skipTest("needs root to create network namespaces")
+        if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+            self.skipTest("ip netns is not available")
+        tag = "%d" % (os.getpid() % 100000)
+        self.bridge = "gtwbr%s" % tag
+        self.sh("ip", "link", "add", self.bridge, "type", "bridge")
+        self.addCleanup(subprocess.run, ["ip", "link", "del", self.bridge])
+        self.sh("ip", "link", "set", self.bridge, "up")
+        namespaces, self.links = {}, {}
+        for i in range(1, self.NODES + 1):
+            ns, link = "gtw-fi%s-%d" % (tag, i), "gtwv%s%d" % (tag, i)
+            self.sh("ip", "netns", "add", ns)
+            self.addCleanup(subprocess.run, ["ip", "netns", "del", ns])
+            self.sh("ip", "link", "add", link, "type", "veth", "peer", "name", "eth0",
+                    "netns", ns)
+            self.sh("ip", "link", "set", link, "master", self.bridge, "up")
+            for cmd in (["ip", "link", "set", "lo", "up"],
+                        ["ip", "address", "add", "%s%d/24" % (self.SUBNET, i), "dev", "eth0"],
+                        ["ip", "link", "set", "eth0", "up"]):
+                self.sh("ip", "netns", "exec", ns, *cmd)
+            namespaces[i], self.links[i] = ns, link
+        self.tmpdir = tempfile.mkdtemp(prefix="gtw-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, self.tmpdir, True)
+        self.cluster = _NetnsCluster(self.tmpdir, self.NODES, self.SUBNET, namespaces)
+        self.addCleanup(self.cluster.down)
+        self.cluster.up()
+
+    def test_cut_node_fails_its_jobs_within_rpc_timeout_and_others_proceed(self):
+        self.sh("ip", "link", "set", self.links[3], "down")
+        start = time.monotonic()
+        cut_job = self.submit(delay_op(0, on_master=False, on_nodes=["node3"]))
+        ok_job = self.submit(delay_op(0, on_master=False, on_nodes=["node2"]))
+        self.assertEqual(self.wait_job(ok_job, timeout=60)[0], "success")
+        ok_after = time.monotonic() - start
+        create = self.submit(create_op("part1", "node2"))
+        self.assertEqual(self.wait_job(create, timeout=60)[0], "success")
+        status, _, opresult = self.wait_job(cut_job, timeout=90)
+        failed_after = time.monotonic() - start
+        self.assertEqual(status, "error")
+        message = errors.format_error(errors.decode_error(opresult[0]))
+        self.assertEqual(len(message.splitlines()), 1, message)
+        self.assertIn("node3", message)
+        self.assertIn("Timeout after 30s calling test_delay on %s3:1811" % self.SUBNET, message)
+        # replication timeout + the delay RPC's own timeout (duration + 30 s)
+        self.assertLess(failed_after, C.RPC_TIMEOUT_REPLICATION + 30 + 15)
+        # the network comes back: node3 gets the config and the queue again
+        self.sh("ip", "link", "set", self.links[3], "up")
+        master_config = self.read_data_file(1, "config.data")
+        self.wait_until(lambda: self.read_data_file(3, "config.data") == master_config,
+                        "node3 was resynced", timeout=3 * C.CANDIDATE_RESYNC_INTERVAL)
+        self.wait_until(lambda: self.read_data_file(3, "queue/job-%s" % create) ==
+                        self.read_data_file(1, "queue/job-%s" % create),
+                        "node3 has the queue again", timeout=3 * C.CANDIDATE_RESYNC_INTERVAL)
+        summary("network partition of one node (netns, link down)", nodes_cut=1,
+                jobs_failed_on_cut_node=1, jobs_ok_elsewhere=2,
+                seconds_to_fail=int(failed_after), seconds_other_job_ok=int(ok_after),
+                candidates_resynced=1)
