@@ -143,6 +143,7 @@ def master_failover(paths: Paths, no_voting: bool = False) -> List[str]:
     line: a private reactor carries the node RPC calls.
     """
     from twisted.internet import defer, reactor
+    from twisted.python.failure import Failure
     outcome: list = []
 
     def done(result: object) -> None:
@@ -154,10 +155,9 @@ def master_failover(paths: Paths, no_voting: bool = False) -> List[str]:
 
     reactor.callWhenRunning(start)
     reactor.run(installSignalHandlers=False)
-    result = outcome[0]
-    if hasattr(result, "raiseException"):
-        result.raiseException()
-    return result  # type: ignore[return-value]
+    if isinstance(outcome[0], Failure):
+        outcome[0].raiseException()
+    return outcome[0]
 
 
 async def _master_failover(paths: Paths, no_voting: bool, reactor: object) -> List[str]:

@@ -166,10 +166,11 @@ SSCONF_MAX_SIZE = 128 * 1024
 # Node RPC timeouts (seconds)
 RPC_CONNECT_TIMEOUT = 5
 RPC_TIMEOUT_DEFAULT = 60
-# Copies to master candidates (job files, config.data) are small: a candidate
-# that does not take one in this time is cut off from replication and
-# resynced in full once it answers again, so it cannot stall every job.
-RPC_TIMEOUT_REPLICATION = 10
+# Copies to other nodes (job files, config.data, ssconf) are small: a job
+# waits at most this long for a node's answer, then goes on (see
+# GanetiContext.replicate); a node whose copy fails is resynced in full
+# once it answers again.
+REPLICATION_WAIT = 5
 CANDIDATE_RESYNC_INTERVAL = 15
 
 # LUXI

@@ -27,13 +27,9 @@ class QueueReplicator:
         self.context = context
 
     async def _call(self, procedure: str, args: List[Any]) -> None:
-        nodes = self.context.replication_targets()
-        if not nodes:
-            return
-        results = await self.context.rpc.call(nodes, procedure, args,
-                                              timeout=constants.RPC_TIMEOUT_REPLICATION)
-        failed = self.context.note_replication_failures(
-            results, "Job queue replication (%s)" % procedure)
+        nodes = self.context.other_candidates()
+        failed = await self.context.replicate(nodes, procedure, args,
+                                              "Job queue replication (%s)" % procedure)
         if len(failed) * 2 > len(nodes):
             log.error("Job queue replication failed on more than half of the candidates")
 
@@ -62,8 +58,11 @@ class GanetiContext:
         self.glm = LockManager(nodes=cfg.node_names(), instances=sorted(cfg.data.instances))
         self.jqueue = JobQueue(paths, QueueReplicator(self), clock=reactor)
         self._dist_lock = defer.DeferredLock()
-        # candidates that missed a copy: skipped until resynced in full
+        # nodes that missed a copy: skipped until resynced in full
         self.out_of_sync: Set[str] = set()
+        # copies sent and not answered yet, per node; nodes slow to answer
+        self._pending: Dict[str, int] = {}
+        self._slow: Set[str] = set()
         self._last_ssconf: Dict[str, str] = {}
         self._distributed_serial = 0
 
@@ -83,18 +82,50 @@ class GanetiContext:
         return [n for n in self.cfg.candidates()
                 if n != self.myself and not self.node_is_offline(n)]
 
-    def replication_targets(self) -> List[str]:
-        """The other candidates that hold every copy so far (see :meth:`resync_nodes`)."""
-        return [n for n in self.other_candidates() if n not in self.out_of_sync]
+    async def replicate(self, nodes: List[str], procedure: str, args: List[Any],
+                        what: str) -> List[str]:
+        """Send one copy to ``nodes``; returns those known to have failed.
 
-    def note_replication_failures(self, results: Dict[str, Any], what: str) -> List[str]:
-        """Cut off the candidates that missed a copy; returns their names."""
-        failed = sorted(node for node, result in results.items() if result.failed)
-        for node in failed:
+        Waits for each node at most :data:`constants.REPLICATION_WAIT`
+        seconds, and not at all for a node still busy with an earlier copy
+        past that time (a dead link): one slow candidate must not stall
+        every job. Its copies still go out, in order on its connection; if
+        one fails in the end (RPC timeout), the node is cut off from
+        replication until :meth:`resync_nodes` brings it back.
+        """
+        waits = []
+        for node in nodes:
+            if node in self.out_of_sync:
+                continue
+            d = defer.ensureDeferred(self.rpc.call_node(node, procedure, args))
+            self._pending[node] = self._pending.get(node, 0) + 1
+            d.addCallback(self._replicated, node, what)
+            if node not in self._slow:
+                waits.append((node, d))
+        if not waits:
+            return []
+        timer: defer.Deferred = defer.Deferred()
+        call = self.reactor.callLater(constants.REPLICATION_WAIT, timer.callback, None)
+        await defer.DeferredList([defer.DeferredList([d for _, d in waits]), timer],
+                                 fireOnOneCallback=True)
+        if call.active():
+            call.cancel()
+        for node, d in waits:
+            if not d.called:
+                log.warn("{what} to {node} takes more than {wait}s; not waiting for it any "
+                         "more", what=what, node=node, wait=constants.REPLICATION_WAIT)
+                self._slow.add(node)
+        return sorted(node for node, d in waits if d.called and node in self.out_of_sync)
+
+    def _replicated(self, result: Any, node: str, what: str) -> None:
+        self._pending[node] -= 1
+        if not self._pending[node]:
+            del self._pending[node]
+            self._slow.discard(node)
+        if result.failed and node not in self.out_of_sync:
             log.warn("{what} to {node} failed: {msg}; it gets no copies until it is "
-                     "resynced", what=what, node=node, msg=results[node].fail_msg)
+                     "resynced", what=what, node=node, msg=result.fail_msg)
             self.out_of_sync.add(node)
-        return failed
 
     async def resync_nodes(self) -> None:
         """Bring back the nodes cut off from replication once they answer."""
@@ -143,20 +174,15 @@ class GanetiContext:
             return
         self._distributed_serial = self.cfg.data.serial_no
         data = self.cfg.last_bytes or utils.read_file(self.cfg.path)
-        candidates = self.replication_targets()
-        if candidates:
-            results = await self.rpc.call(candidates, "upload_file",
-                                          ["config.data", serializer.encode_payload(data)],
-                                          timeout=constants.RPC_TIMEOUT_REPLICATION)
-            self.note_replication_failures(results, "Copying the configuration")
+        await self.replicate(self.other_candidates(), "upload_file",
+                             ["config.data", serializer.encode_payload(data)],
+                             "Copying the configuration")
         values = ssconf.compute_values(self.cfg.data)
         if force or values != self._last_ssconf:
             ssconf.write_files(self.paths, values)
-            others = [n for n in self.cfg.online_nodes()
-                      if n != self.myself and n not in self.out_of_sync]
-            results = await self.rpc.call(others, "write_ssconf_files", [values],
-                                          timeout=constants.RPC_TIMEOUT_REPLICATION)
-            self.note_replication_failures(results, "Writing the ssconf files")
+            others = [n for n in self.cfg.online_nodes() if n != self.myself]
+            await self.replicate(others, "write_ssconf_files", [values],
+                                 "Writing the ssconf files")
             self._last_ssconf = values
 
     async def sync_candidate(self, node: str) -> List[str]:
@@ -169,7 +195,7 @@ class GanetiContext:
 
     async def _resync_node(self, node: str, candidate: bool) -> List[str]:
         """ssconf and, for a candidate, config, CA key and queue, all in full."""
-        timeout = constants.RPC_TIMEOUT_REPLICATION
+        timeout = constants.RPC_TIMEOUT_DEFAULT
         # connect first: then the queue snapshot below leaves in the same
         # reactor turn it is taken, ahead of any later job update
         alive = await self.rpc.call_one(node, "version", [], timeout=timeout)

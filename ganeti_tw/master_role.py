@@ -1,8 +1,8 @@
 """The master role on one node: the master IP and the master's daemons.
 
 Blocking and free of Twisted: failover (gnt-cluster masterfailover), the
-node daemon (node_start_master / node_stop_master, in a thread) and the
-watcher share it, so each step is done one way only.
+old master's node daemon (node_stop_master, in a thread), masterd's
+start-up and the watcher share it, so each step is done one way only.
 """
 
 import os

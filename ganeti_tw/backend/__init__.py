@@ -19,7 +19,6 @@ PROCEDURES: Dict[str, Callable[..., Any]] = {
     "master_info": node.master_info,
     "node_leave_cluster": node.leave_cluster,
     "node_demote_from_mc": node.demote_from_mc,
-    "node_start_master": master.start_master,
     "node_stop_master": master.stop_master,
     "set_watcher_pause": master.set_watcher_pause,
     "upload_file": files.upload_file,

@@ -5,6 +5,7 @@ import os
 
 from ganeti_tw import constants as C, daemon_util, errors
 from tests.integration.base import ClusterTestCase, delay_op
+from tests.integration.test_faults import summary
 
 
 class FailoverTestCase(ClusterTestCase):
@@ -83,6 +84,9 @@ class ThreeNodeFailoverTests(FailoverTestCase):
         proc = self.gnt("gnt-job", "list", node=1)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("please connect to node node2", proc.stderr)
+        summary("master failover while jobs run", failovers=1,
+                running_jobs_ended_error=len(running), queued_jobs_run_by_new_master=len(queued),
+                jobs_listed_on_new_master=len(before), configs_identical_on_nodes=3)
 
     def test_dead_master_fails_over_and_does_not_come_back_as_master(self):
         self.kill_node(1)
@@ -98,6 +102,8 @@ class ThreeNodeFailoverTests(FailoverTestCase):
         self.assertCommandOk("gnt-cluster", "redist-conf")
         self.assertEqual(self.masters_in_ssconf([1]), {1: "node2"})
         self.assertEqual(self.config_serial(1), self.config_serial(2))
+        summary("master node dead, 3 nodes", nodes_killed=1, failovers_with_voting=1,
+                old_master_restarts_refused=1)
 
     def test_failover_refused_on_master_and_on_regular_node(self):
         self.assertIn("already the master", self.failover_fails(1))
@@ -117,6 +123,8 @@ class ThreeNodeFailoverTests(FailoverTestCase):
             daemon_util.start_daemon(self.cluster.paths(1), C.DAEMON_MASTERD, timeout=60)
         self.assertIn("node node3 holds a newer configuration (serial %d, this node has %d)"
                       % (data["serial_no"], data["serial_no"] - 5), str(ctx.exception))
+        summary("candidate with a newer config", configs_made_newer=1,
+                master_starts_refused_naming_node=1)
         # --no-voting is the admin's override
         daemon_util.start_daemon(self.cluster.paths(1), C.DAEMON_MASTERD,
                                  ["--no-voting", "--yes-do-it"])
@@ -137,3 +145,5 @@ class TwoNodeFailoverTests(FailoverTestCase):
         self.assertEqual(self.wait_job(self.submit(delay_op(0)))[0], "success")
         self.assertEqual(self.masters_in_ssconf([2]), {2: "node2"})
         self.assertTrue(os.path.exists(self.cluster.paths(2).master_socket))
+        summary("master node dead, 2 nodes", nodes_killed=1, failovers_refused_with_voting=1,
+                failovers_with_no_voting=1)

@@ -88,13 +88,13 @@ class KillMasterdTests(ClusterTestCase):
         self.assertEqual(len(ids), len(set(ids)), "a job id was handed out twice")
         self.assertEqual(ids, sorted(ids))
         final = {job_id: self.wait_job(str(job_id), timeout=120)[0] for job_id in ids}
-        checked_files = self.check_files_whole()
         instances = self.check_instances(final)
+        self.assertCommandOk("gnt-cluster", "verify")
+        checked_files = self.check_files_whole()
         configs = {self.read_data_file(n, "config.data") for n in range(1, self.NODES + 1)}
         self.assertEqual(len(configs), 1, "config.data differs between master and candidates")
         for node in range(1, self.NODES + 1):
             config.load_config(self.cluster.paths(node).config_file)
-        self.assertCommandOk("gnt-cluster", "verify")
         statuses: Dict[str, int] = {}
         for status in final.values():
             statuses[status] = statuses.get(status, 0) + 1
@@ -104,14 +104,29 @@ class KillMasterdTests(ClusterTestCase):
                 instances_checked=instances, files_parsed=checked_files,
                 configs_identical_on_nodes=self.NODES)
 
-    def check_files_whole(self) -> int:
-        """Every job file and config.data parses on every node; no temp file is left."""
-        parsed = 0
+    def temp_files(self) -> List[str]:
+        found = []
         for node in range(1, self.NODES + 1):
             paths = self.cluster.paths(node)
             for directory in (paths.data_dir, paths.queue_dir):
-                leftovers = [n for n in os.listdir(directory) if _TEMP_RE.match(n)]
-                self.assertEqual(leftovers, [], "left-over temp files in %s" % directory)
+                found += [os.path.join(directory, n) for n in os.listdir(directory)
+                          if _TEMP_RE.match(n)]
+        return found
+
+    def check_files_whole(self) -> int:
+        """Every job file and config.data parses on every node; no temp file is left.
+
+        masterd is stopped first, so that no copy is in flight: a temp file
+        that stays is a left-over, one that goes was a write in progress.
+        """
+        daemon_util.stop_daemon(self.cluster.paths(1), C.DAEMON_MASTERD)
+        deadline = time.monotonic() + 10
+        while self.temp_files() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.temp_files(), [], "left-over temp files")
+        parsed = 0
+        for node in range(1, self.NODES + 1):
+            paths = self.cluster.paths(node)
             names = [n for n in os.listdir(paths.queue_dir) if n.startswith("job-")]
             for name in names + ["../config.data"]:
                 with open(os.path.join(paths.queue_dir, name), "rb") as fh:
@@ -257,8 +272,8 @@ class PartitionTests(ClusterTestCase):
         self.assertEqual(len(message.splitlines()), 1, message)
         self.assertIn("node3", message)
         self.assertIn("Timeout after 30s calling test_delay on %s3:1811" % self.SUBNET, message)
-        # replication timeout + the delay RPC's own timeout (duration + 30 s)
-        self.assertLess(failed_after, C.RPC_TIMEOUT_REPLICATION + 30 + 15)
+        # the wait for node3's copy of the job + the delay RPC's timeout (duration + 30 s)
+        self.assertLess(failed_after, C.REPLICATION_WAIT + 30 + 15)
         # the network comes back: node3 gets the config and the queue again
         self.sh("ip", "link", "set", self.links[3], "up")
         master_config = self.read_data_file(1, "config.data")
@@ -270,4 +285,4 @@ class PartitionTests(ClusterTestCase):
         summary("network partition of one node (netns, link down)", nodes_cut=1,
                 jobs_failed_on_cut_node=1, jobs_ok_elsewhere=2,
                 seconds_to_fail=int(failed_after), seconds_other_job_ok=int(ok_after),
-                candidates_resynced=1)
+                candidate_back_in_sync=1)

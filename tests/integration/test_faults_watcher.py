@@ -8,6 +8,7 @@ import sys
 from ganeti_tw import constants as C, daemon_util
 from ganeti_tw.local_cluster import BIN_DIR
 from tests.integration.base import ClusterTestCase, delay_op
+from tests.integration.test_faults import summary
 
 ADD = ("add", "--no-name-check", "--no-ip-check", "-o", "tiny", "-t", "diskless")
 
@@ -46,6 +47,7 @@ class WatcherTests(ClusterTestCase):
         # and the node answers the master again
         job = self.submit(delay_op(0, on_master=False, on_nodes=["node2"]))
         self.assertEqual(self.wait_job(job)[0], "success")
+        summary("node daemon killed", daemons_killed=1, restarted_by_watcher_service=1)
 
     def test_cron_pass_restarts_killed_masterd(self):
         self.kill_daemon(1, C.DAEMON_MASTERD)
@@ -79,6 +81,9 @@ class WatcherTests(ClusterTestCase):
             state = json.load(fh)
         self.assertEqual(state["instance"]["inst1"]["restart_count"], C.WATCHER_MAXTRIES + 1)
         self.assertEqual(self.instance_status("inst1"), "ERROR_down")
+        summary("instance state vanished (fake hypervisor)", instances_vanished=2,
+                restarted_by_watcher=1, failed_restart_attempts=C.WATCHER_MAXTRIES,
+                watcher_passes_failing=C.WATCHER_MAXTRIES + 2)
 
     def test_pause_stops_the_watcher_on_every_node_until_continue(self):
         self.assertIn("paused until", self.assertCommandOk("gnt-cluster", "watcher", "pause",
