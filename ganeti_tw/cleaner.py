@@ -4,7 +4,6 @@ Run daily from cron on every node. Finished jobs are archived by the
 watcher and pruned here, so the queue directory never grows without bound.
 """
 
-import argparse
 import os
 import re
 import sys
@@ -12,6 +11,7 @@ import time
 from typing import List, Optional
 
 from ganeti_tw import constants as C
+from ganeti_tw.cli import Parser, UsageError
 from ganeti_tw.paths import Paths, get_paths
 
 # what utils.write_files_atomic leaves behind when interrupted: ".<name>.tmp"
@@ -79,12 +79,16 @@ def clean_temp_files(paths: Paths, max_age: float = C.CLEANER_TEMP_AGE,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ganeti-cleaner",
-        description="Remove archived jobs older than 21 days and stale temporary files")
+    parser = Parser(prog="ganeti-cleaner",
+                    description="Remove archived jobs older than 21 days and stale "
+                                "temporary files")
     parser.add_argument("--root", help="node root directory (default: $GANETI_ROOT or /)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list removed files")
-    opts = parser.parse_args(argv)
+    try:
+        opts = parser.parse_args(argv)
+    except UsageError as err:
+        sys.stderr.write("%s\n" % err)
+        return C.EXIT_FAILURE
     paths = get_paths(opts.root)
     try:
         removed = clean_archive(paths) + clean_temp_files(paths)

@@ -118,3 +118,10 @@ class RestartRuleTests(unittest.SynchronousTestCase):
         self.assertEqual(self.state.boot_id("node2"), "new")
         # first sight of a node only records its boot id
         self.assertEqual(self.state.boot_id("node1"), "x")
+
+
+class CommandLineTests(unittest.SynchronousTestCase):
+    def test_bad_job_age_is_one_line_and_exit_1(self):
+        from ganeti_tw.watcher import command
+        self.assertEqual(command.main(["--root", self.mktemp(), "--job-age", "soon"]),
+                         C.EXIT_FAILURE)

@@ -7,6 +7,7 @@ import sys
 from typing import List, Optional
 
 from ganeti_tw import constants as C, errors
+from ganeti_tw.cli import Parser, UsageError
 from ganeti_tw.paths import get_paths
 from ganeti_tw.watcher import node_watch
 from ganeti_tw.watcher.pause import parse_timespec
@@ -20,14 +21,18 @@ def _timespec(text: str) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="ganeti-watcher",
-                                     description="Keep this node's daemons and the "
-                                                 "cluster's instances running (one pass)")
+    parser = Parser(prog="ganeti-watcher",
+                    description="Keep this node's daemons and the cluster's instances "
+                                "running (one pass)")
     parser.add_argument("--root", help="node root directory (default: $GANETI_ROOT or /)")
     parser.add_argument("-d", "--debug", action="store_true", help="also log to stderr")
     parser.add_argument("-A", "--job-age", type=_timespec, default=C.WATCHER_JOB_AGE,
                         help="archive finished jobs older than this (default 6h)")
-    opts = parser.parse_args(argv)
+    try:
+        opts = parser.parse_args(argv)
+    except UsageError as err:
+        sys.stderr.write("%s\n" % err)
+        return C.EXIT_FAILURE
     paths = get_paths(opts.root)
     logger = logging.getLogger("ganeti_tw.watcher")
     logger.setLevel(logging.DEBUG if opts.debug else logging.INFO)
