@@ -10,7 +10,8 @@ setup(
     description="Cluster virtualization manager (Ganeti) on Twisted",
     packages=["ganeti_tw", "ganeti_tw.backend", "ganeti_tw.cli", "ganeti_tw.cmdlib",
               "ganeti_tw.daemons", "ganeti_tw.hypervisors", "ganeti_tw.jqueue",
-              "ganeti_tw.rapi", "ganeti_tw.rpc", "ganeti_tw.storage", "twisted.plugins"],
+              "ganeti_tw.rapi", "ganeti_tw.rpc", "ganeti_tw.storage", "ganeti_tw.watcher",
+              "twisted.plugins"],
     # our OS definition and iallocator are executables: pip keeps their mode
     package_data={"twisted": ["plugins/ganeti_tw_plugins.py"],
                   "ganeti_tw": ["data/os/*/*", "data/iallocators/*"]},

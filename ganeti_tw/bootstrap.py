@@ -11,8 +11,8 @@ import socket
 import time
 from typing import Dict, List, Optional, Tuple
 
-from ganeti_tw import (certs, config, constants, daemon_util, errors, objects, opcodes, ssconf,
-                       utils)
+from ganeti_tw import (certs, config, constants, daemon_util, errors, master_role, objects,
+                       opcodes, ssconf, utils)
 from ganeti_tw.paths import Paths
 
 
@@ -100,17 +100,11 @@ def ensure_rapi_cert(paths: Paths, cluster_name: str) -> None:
 
 
 def start_node_daemons(paths: Paths, master: bool) -> None:
-    """Start noded (on this node's primary IP) and, on the master, masterd and the RAPI."""
-    store = ssconf.SimpleStore(paths)
-    name = ssconf.read_hostname(paths)
-    ip = store.get_node_primary_ips().get(name, "127.0.0.1")
-    port = store.get_noded_port()
-    daemon_util.start_daemon(paths, constants.DAEMON_NODED, ["--bind", ip],
-                             address=(ip, port))
+    """Start noded (on this node's primary IP) and, on the master, its daemons."""
+    daemon_util.start_noded(paths)
     if master:
-        daemon_util.start_daemon(paths, constants.DAEMON_MASTERD, ["--no-voting", "--yes-do-it"])
-        daemon_util.start_daemon(paths, constants.DAEMON_RAPI, ["--bind", ip],
-                                 address=(ip, constants.RAPI_PORT))
+        # a new cluster has no other node to vote
+        master_role.start_master_daemons(paths, no_voting=True)
 
 
 def node_bundle(paths: Paths, node_name: str,
@@ -149,3 +143,79 @@ def install_bundle(paths: Paths, files: Dict[str, Tuple[bytes, int]]) -> None:
         utils.write_file_atomic(os.path.join(paths.data_dir, name), data, mode=mode,
                                 sync_dir=False)
     utils.fsync_dir(paths.data_dir)
+
+
+def master_failover(paths: Paths, no_voting: bool = False) -> List[str]:
+    """Make this master candidate the master (spec 2.5); returns what was done.
+
+    Runs without masterd (the old master may be dead), from the command
+    line: a private reactor carries the node RPC calls.
+    """
+    from twisted.internet import defer, reactor
+    from twisted.python.failure import Failure
+    outcome: list = []
+
+    def done(result: object) -> None:
+        outcome.append(result)
+        reactor.stop()
+
+    def start() -> None:
+        defer.ensureDeferred(_master_failover(paths, no_voting, reactor)).addBoth(done)
+
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=False)
+    if isinstance(outcome[0], Failure):
+        outcome[0].raiseException()
+    return outcome[0]
+
+
+async def _master_failover(paths: Paths, no_voting: bool, reactor: object) -> List[str]:
+    from twisted.internet import threads
+    from ganeti_tw import voting
+    from ganeti_tw.context import GanetiContext
+    store = ssconf.SimpleStore(paths)
+    myself = ssconf.read_hostname(paths)
+    old_master = store.get_master_node()
+    if old_master == myself:
+        raise errors.OpPrereqError("This node (%s) is already the master" % myself)
+    candidates = store.get_master_candidates()
+    if myself not in candidates:
+        raise errors.OpPrereqError("This node (%s) is not a master candidate; only these "
+                                   "nodes can become master: %s"
+                                   % (myself, ", ".join(candidates)))
+    cfg = config.ConfigWriter(paths.config_file)
+    context = GanetiContext(paths, cfg, myself, reactor)
+    report = []
+    others = [n for n in cfg.node_names() if n != myself]
+    if not no_voting and others:
+        answers = await voting.gather_answers(context.rpc, others)
+        ranking = voting.count_votes(voting.votes_of(answers))
+        summary = ", ".join("%s: %d" % (name or "no answer", count) for name, count in ranking)
+        if ranking[0][0] is None:
+            raise errors.OpPrereqError(
+                "Cannot fail over: most nodes did not respond (%s); if the master is down "
+                "for good use --no-voting" % summary)
+        if ranking[0][0] != old_master:
+            raise errors.OpPrereqError(
+                "Cannot fail over: the nodes name %s as the master but this node's ssconf "
+                "says %s; my configuration is wrong, resync it (gnt-cluster redist-conf on "
+                "the master)" % (ranking[0][0], old_master))
+        newer = voting.newer_config(answers, cfg.data.serial_no)
+        if newer is not None:
+            raise errors.OpPrereqError("Cannot fail over: %s" % newer)
+    stopped = await context.rpc.call_node(old_master, "node_stop_master", [True], timeout=30)
+    if stopped.failed:
+        report.append("could not stop the master role on %s (%s); continuing"
+                      % (old_master, stopped.fail_msg))
+    else:
+        report += ["%s: %s" % (old_master, line) for line in stopped.data]
+    cfg.cluster.master_node = myself
+    cfg.cluster.serial_no += 1
+    # written here, then config.data to every candidate and ssconf to every node
+    await context.save_config(force_distribution=True)
+    context.rpc.disconnect_all()
+    report.append("configuration (serial %d) names %s as master"
+                  % (cfg.data.serial_no, myself))
+    started = await threads.deferToThread(master_role.start_master_daemons, paths, no_voting)
+    report += ["started %s" % d for d in started]
+    return report

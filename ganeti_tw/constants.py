@@ -166,6 +166,12 @@ SSCONF_MAX_SIZE = 128 * 1024
 # Node RPC timeouts (seconds)
 RPC_CONNECT_TIMEOUT = 5
 RPC_TIMEOUT_DEFAULT = 60
+# Copies to other nodes (job files, config.data, ssconf) are small: a job
+# waits at most this long for a node's answer, then goes on (see
+# GanetiContext.replicate); a node whose copy fails is resynced in full
+# once it answers again.
+REPLICATION_WAIT = 5
+CANDIDATE_RESYNC_INTERVAL = 15
 
 # LUXI
 LUXI_EOM = b"\x03"
@@ -175,10 +181,12 @@ LUXI_WFJC_TIMEOUT = 29
 DAEMON_MASTERD = "ganeti-masterd"
 DAEMON_NODED = "ganeti-noded"
 DAEMON_RAPI = "ganeti-rapi"
+DAEMON_WATCHER = "ganeti-watcher"
 DAEMON_LOGS = {
     DAEMON_MASTERD: "master-daemon.log",
     DAEMON_NODED: "node-daemon.log",
     DAEMON_RAPI: "rapi-daemon.log",
+    DAEMON_WATCHER: "watcher.log",
 }
 
 # Ganeti 3 names the RAPI reports: this version has one node group holding
@@ -191,3 +199,15 @@ NDC_DEFAULTS = {"oob_program": "", "spindle_count": 1, "exclusive_storage": Fals
                 "cpu_speed": 1}
 RAPI_PORT = 5080
 RAPI_VERSION = 2
+# The daemons that run on the master only, in start order: failover starts
+# them on the new master, stops them on the old one, the watcher keeps them
+# alive.
+MASTER_DAEMONS = (DAEMON_MASTERD, DAEMON_RAPI)
+
+# ganeti-watcher (spec 11.1) and ganeti-cleaner (spec 11.2)
+WATCHER_INTERVAL = 300
+WATCHER_JOB_AGE = 6 * 3600
+WATCHER_MAXTRIES = 5
+CLEANER_ARCHIVE_AGE = 21 * 86400
+# a temporary file of an atomic write this old belongs to no write in progress
+CLEANER_TEMP_AGE = 3600

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import List, Optional
 
-from ganeti_tw import constants, errors
+from ganeti_tw import constants, errors, ssconf
 from ganeti_tw.paths import Paths
 
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,12 +107,32 @@ def start_daemon(paths: Paths, daemon: str, args: Optional[List[str]] = None,
                               % (daemon, timeout, _log_tail(paths, daemon)))
 
 
-# start order (spec 0, the init script); they stop in the reverse order
-DAEMONS = (constants.DAEMON_NODED, constants.DAEMON_MASTERD, constants.DAEMON_RAPI)
+def start_on_primary_ip(paths: Paths, daemon: str, port: Optional[int] = None,
+                        timeout: float = 30) -> int:
+    """Start a listening daemon on this node's primary IP (from ssconf) and wait for it.
+
+    Each node of a local cluster has its own loopback address, so noded and
+    the RAPI bind there rather than to every address. ``port`` defaults to
+    the cluster's noded port.
+    """
+    store = ssconf.SimpleStore(paths)
+    ip = store.get_node_primary_ips().get(ssconf.read_hostname(paths), "127.0.0.1")
+    address = (ip, store.get_noded_port() if port is None else port)
+    return start_daemon(paths, daemon, ["--bind", ip], address=address, timeout=timeout)
+
+
+def start_noded(paths: Paths) -> int:
+    """Start this node's daemon on its primary IP and the cluster's port."""
+    return start_on_primary_ip(paths, constants.DAEMON_NODED)
+
+
+# start order (spec 0, the init script): noded, then the master's daemons;
+# the watcher runs from cron or as a daemon. They stop in the reverse order.
+DAEMONS = (constants.DAEMON_NODED,) + constants.MASTER_DAEMONS + (constants.DAEMON_WATCHER,)
 
 
 def stop_all(paths: Paths) -> List[str]:
-    """Stop this root's daemons, RAPI first and noded last; returns those that ran."""
+    """Stop this root's daemons, watcher and RAPI first, noded last; returns those that ran."""
     return [daemon for daemon in reversed(DAEMONS) if stop_daemon(paths, daemon)]
 
 

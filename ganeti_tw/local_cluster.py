@@ -54,7 +54,8 @@ class LocalCluster:
         env["GANETI_ROOT"] = self.root(node)
         if capture is None:
             capture = not self.verbose
-        proc = subprocess.run([sys.executable, os.path.join(BIN_DIR, command)] + list(args),
+        proc = subprocess.run(self.wrap(node) + [sys.executable, os.path.join(BIN_DIR, command)]
+                              + list(args),
                               env=env, stdin=subprocess.DEVNULL, text=True,
                               stdout=subprocess.PIPE if capture else None,
                               stderr=subprocess.PIPE if capture else None)
@@ -70,10 +71,27 @@ class LocalCluster:
         with open(paths.hostname_file, "w") as fh:
             fh.write(node_name(index) + "\n")
 
+    def wrap(self, index: int) -> List[str]:
+        """The prefix that runs a program where node ``index`` lives (here: nothing).
+
+        The fault-injection tests put each node in its own network namespace.
+        """
+        return []
+
     def start_noded(self, index: int) -> int:
-        return daemon_util.start_daemon(self.paths(index), C.DAEMON_NODED,
-                                        ["--bind", self.ip(index)],
-                                        address=(self.ip(index), C.DEFAULT_NODED_PORT))
+        if not self.wrap(index):
+            return daemon_util.start_daemon(self.paths(index), C.DAEMON_NODED,
+                                            ["--bind", self.ip(index)],
+                                            address=(self.ip(index), C.DEFAULT_NODED_PORT))
+        proc = subprocess.run(self.wrap(index) + [
+            sys.executable, os.path.join(BIN_DIR, "ganeti-daemon-util"), "--root",
+            self.root(index), "start", C.DAEMON_NODED],
+            env=daemon_util.daemon_env(), stdin=subprocess.DEVNULL, capture_output=True,
+            text=True)
+        if proc.returncode != 0:
+            raise errors.CommandError("Cannot start the node daemon of %s: %s"
+                                      % (node_name(index), proc.stderr.strip()))
+        return int(proc.stdout.strip())
 
     def up(self) -> None:
         if os.path.exists(self.paths(1).config_file):

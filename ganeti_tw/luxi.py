@@ -29,6 +29,7 @@ REQ_QUERY_CONFIG_VALUES = "QueryConfigValues"
 REQ_QUERY_CLUSTER_INFO = "QueryClusterInfo"
 REQ_QUERY_QUEUE_INFO = "QueryQueueInfo"
 REQ_SET_DRAIN_FLAG = "SetDrainFlag"
+REQ_SET_WATCHER_PAUSE = "SetWatcherPause"
 
 
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -165,3 +166,6 @@ class Client:
 
     def set_drain_flag(self, flag: bool) -> bool:
         return self.call(REQ_SET_DRAIN_FLAG, flag)
+
+    def set_watcher_pause(self, until: Optional[float]) -> List[str]:
+        return self.call(REQ_SET_WATCHER_PAUSE, until)

@@ -1,6 +1,6 @@
 """masterd's LUXI endpoint: framing, dispatch and error encoding (spec 1.2)."""
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
@@ -50,6 +50,7 @@ class LuxiHandler:
             luxi.REQ_QUERY_CLUSTER_INFO: self.query_cluster_info,
             luxi.REQ_QUERY_QUEUE_INFO: self.query_queue_info,
             luxi.REQ_SET_DRAIN_FLAG: self.set_drain_flag,
+            luxi.REQ_SET_WATCHER_PAUSE: self.set_watcher_pause,
         }
 
     async def handle(self, method: str, args: Any) -> Any:
@@ -128,6 +129,17 @@ class LuxiHandler:
         if not isinstance(args, bool):
             raise errors.ParameterError("SetDrainFlag takes a boolean")
         return await self.queue.set_drain_flag(args)
+
+    async def set_watcher_pause(self, args: Any) -> List[str]:
+        """Pause (until a Unix time) or resume (None) the watcher on every online node.
+
+        Returns the nodes that could not be told (they keep watching).
+        """
+        if args is not None and (isinstance(args, bool) or not isinstance(args, (int, float))):
+            raise errors.ParameterError("SetWatcherPause takes a timestamp or null")
+        cfg = self.context.cfg
+        results = await self.context.rpc.call(cfg.online_nodes(), "set_watcher_pause", [args])
+        return sorted(node for node, result in results.items() if result.failed)
 
 
 class LuxiProtocol(protocol.Protocol):

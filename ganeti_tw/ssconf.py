@@ -94,6 +94,11 @@ class SimpleStore:
     def get_master_ip(self) -> str:
         return self._read_one(constants.SS_MASTER_IP)
 
+    def get_master_candidates(self) -> List[str]:
+        return self._read_list(constants.SS_MASTER_CANDIDATES)
+
+    def get_online_nodes(self) -> List[str]:
+        return self._read_list(constants.SS_ONLINE_NODES)
 
     def get_node_primary_ips(self) -> Dict[str, str]:
         return dict(line.split(None, 1) for line in self._read_list(constants.SS_NODE_PRIMARY_IPS))

@@ -16,6 +16,11 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def atomic_temp_path(dirname: str, name: str) -> str:
+    """Where an atomic write of ``dirname/name`` puts its data before the rename."""
+    return os.path.join(dirname, ".%s.tmp" % name)
+
+
 def write_file_atomic(path: str, data: bytes, mode: int = 0o600,
                       sync_dir: bool = True) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
@@ -38,7 +43,7 @@ def write_files_atomic(dirname: str, files: Iterable[tuple], mode: int = 0o600,
     pending = []
     try:
         for name, data in files:
-            tmp = os.path.join(dirname, ".%s.tmp" % name)
+            tmp = atomic_temp_path(dirname, name)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
             pending.append((fd, tmp, os.path.join(dirname, name)))
             os.fchmod(fd, mode)

@@ -15,6 +15,9 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
 [ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
+# ip (network namespaces, veth, bridge) for the fault-injection partition
+# test, and the master IP on real clusters
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 [ -d /usr/share/ganeti/os/debootstrap ] || missing="$missing ganeti-instance-debootstrap"
 # libvirt-python (the xen hypervisors' client) has no wheel: pip compiles it
 # with gcc against libvirt-dev, which it finds through pkg-config

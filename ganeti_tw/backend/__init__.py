@@ -7,7 +7,8 @@ are the server adapter's business (``rpc.server``).
 
 from typing import Any, Callable, Dict
 
-from ganeti_tw.backend import files, hooks, iallocator, instance, jobqueue, node, osdefs
+from ganeti_tw.backend import (files, hooks, iallocator, instance, jobqueue, master, node,
+                               osdefs)
 from ganeti_tw.backend.context import NodeContext
 
 PROCEDURES: Dict[str, Callable[..., Any]] = {
@@ -18,11 +19,13 @@ PROCEDURES: Dict[str, Callable[..., Any]] = {
     "master_info": node.master_info,
     "node_leave_cluster": node.leave_cluster,
     "node_demote_from_mc": node.demote_from_mc,
+    "node_stop_master": master.stop_master,
+    "set_watcher_pause": master.set_watcher_pause,
     "upload_file": files.upload_file,
     "write_ssconf_files": files.write_ssconf_files,
     "jobqueue_update": jobqueue.update,
     "jobqueue_rename": jobqueue.rename,
-    "jobqueue_purge": jobqueue.purge,
+    "jobqueue_resync": jobqueue.resync,
     "jobqueue_set_drain": jobqueue.set_drain,
     "hooks_runner": hooks.hooks_runner,
     "iallocator_runner": iallocator.iallocator_runner,

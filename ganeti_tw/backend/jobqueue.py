@@ -18,8 +18,7 @@ def _check_name(name: Any, pattern: "re.Pattern") -> str:
     return name
 
 
-async def update(ctx: NodeContext, files: List[Any]) -> bool:
-    """Write a batch of queue files atomically (one directory fsync)."""
+def _checked_batch(files: List[Any]) -> List[tuple]:
     batch = []
     for item in files:
         if not isinstance(item, (list, tuple)) or len(item) != 2:
@@ -28,8 +27,34 @@ async def update(ctx: NodeContext, files: List[Any]) -> bool:
             batch.append((_check_name(item[0], _NAME_RE), serializer.decode_payload(item[1])))
         except ValueError as err:
             raise errors.OpExecError("Invalid payload for %s: %s" % (item[0], err)) from None
+    return batch
+
+
+async def update(ctx: NodeContext, files: List[Any]) -> bool:
+    """Write a batch of queue files atomically (one directory fsync)."""
+    batch = _checked_batch(files)
     utils.ensure_dirs([(ctx.paths.queue_dir, 0o700), (ctx.paths.queue_archive_dir, 0o700)])
     await ctx.in_thread(utils.write_files_atomic, ctx.paths.queue_dir, batch)
+    return True
+
+
+def _replace_queue(paths: Any, batch: List[tuple], drained: bool) -> None:
+    purge_queue(paths.queue_dir)
+    utils.ensure_dirs([(paths.queue_dir, 0o700), (paths.queue_archive_dir, 0o700)])
+    utils.write_files_atomic(paths.queue_dir, batch)
+    if drained:
+        utils.write_file_atomic(paths.queue_drain, b"")
+
+
+async def resync(ctx: NodeContext, files: List[Any], drained: bool) -> bool:
+    """Replace this candidate's whole queue copy by the master's, in one step.
+
+    One call, so no job update sent after it can be undone by it.
+    """
+    batch = _checked_batch(files)
+    if not isinstance(drained, bool):
+        raise errors.OpExecError("jobqueue_resync needs the drain flag as a boolean")
+    await ctx.in_thread(_replace_queue, ctx.paths, batch, drained)
     return True
 
 
@@ -66,11 +91,6 @@ def purge_queue(queue_dir: str) -> None:
             shutil.rmtree(path)
         else:
             os.unlink(path)
-
-
-async def purge(ctx: NodeContext) -> bool:
-    await ctx.in_thread(purge_queue, ctx.paths.queue_dir)
-    return True
 
 
 async def set_drain(ctx: NodeContext, flag: bool) -> bool:

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from twisted.internet import defer, endpoints, protocol, task
 
-from ganeti_tw import constants, errors, ssconf, utils
+from ganeti_tw import constants, errors, serializer, ssconf, utils
 from ganeti_tw.backend.context import NodeContext
 from ganeti_tw.backend.instance import hypervisor_node_info
 from ganeti_tw.backend.jobqueue import purge_queue
@@ -110,11 +110,37 @@ async def test_delay(ctx: NodeContext, duration: float) -> bool:
     return True
 
 
+def _config_serial(paths: Any) -> Optional[int]:
+    """serial_no of this node's config.data copy; None without a readable one."""
+    try:
+        serial = serializer.load(utils.read_file(paths.config_file)).get("serial_no")
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    return serial if isinstance(serial, int) else None
+
+
+def _next_job_id(paths: Any) -> Optional[int]:
+    """The next job id this node's queue copy allows: past its serial and every job file."""
+    try:
+        text = utils.read_file(paths.queue_serial).decode().strip()
+        names = os.listdir(paths.queue_dir)
+    except (OSError, UnicodeDecodeError):
+        return None
+    ids = [int(name[4:]) + 1 for name in names
+           if name.startswith("job-") and name[4:].isdigit()]
+    return max(ids + [int(text) if text.isdigit() else 0])
+
+
 def master_info(ctx: NodeContext) -> List[Any]:
-    """``[master_netdev, master_ip, master_node]`` from this node's ssconf."""
+    """``[master_netdev, master_ip, master_node, config serial, next job id]``.
+
+    The first three come from ssconf (spec 2.4); the last two let a starting
+    master check that no candidate is ahead of it (None where this node
+    holds no config or queue copy).
+    """
     store = ssconf.SimpleStore(ctx.paths)
     return [store.get_master_netdev(), store.get_master_ip(),
-            store.get_master_node()]
+            store.get_master_node(), _config_serial(ctx.paths), _next_job_id(ctx.paths)]
 
 
 def _remove_cluster_files(ctx: NodeContext, names: List[str]) -> None:

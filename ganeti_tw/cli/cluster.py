@@ -2,12 +2,15 @@
 
 import os
 import shutil
+import sys
+import time
 from typing import Any, List, Optional
 
 from ganeti_tw import constants as C, opcodes, ssconf
 from ganeti_tw.cli import (Parser, UsageError, add_command, add_submit_option, get_client,
                            ident_keyval_arg, keyval_arg, make_parser, run, submit_one)
 from ganeti_tw.cli.tags import add_tag_commands
+from ganeti_tw.watcher import pause
 
 
 def init(opts: Any) -> int:
@@ -152,6 +155,47 @@ def queue(opts: Any) -> int:
     return 0
 
 
+def masterfailover(opts: Any) -> int:
+    from ganeti_tw import bootstrap  # runs node RPC, hence Twisted: only here
+    if opts.no_voting and not opts.yes_do_it:
+        sys.stdout.write("This will fail over the master without asking the other nodes "
+                         "whether the old master is really down.\nType uppercase YES to "
+                         "continue: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "YES":
+            raise UsageError("gnt-cluster masterfailover: aborted (use --yes-do-it to skip "
+                             "the question)")
+    for line in bootstrap.master_failover(opts.paths, opts.no_voting):
+        print(line)
+    print("Master failover done: %s is the master" % ssconf.read_hostname(opts.paths))
+    return 0
+
+
+def watcher(opts: Any) -> int:
+    if opts.action == "info":
+        until = pause.read_pause(opts.paths)
+        print("The watcher is %s" % ("paused until %s" % time.ctime(until) if until
+                                     else "not paused"))
+        return 0
+    if opts.action == "pause":
+        if opts.duration is None:
+            raise UsageError("gnt-cluster watcher pause: error: give a DURATION "
+                             "(e.g. 30m, 2h)")
+        try:
+            until: Optional[float] = time.time() + pause.parse_timespec(opts.duration)
+        except ValueError as err:
+            raise UsageError("gnt-cluster watcher pause: error: %s" % err) from None
+    else:
+        until = None
+    unreachable = get_client(opts.paths).set_watcher_pause(until)
+    if unreachable:
+        sys.stderr.write("Warning: could not reach %s; the watcher there is unchanged\n"
+                         % ", ".join(unreachable))
+    print("The watcher is %s" % ("paused until %s" % time.ctime(until) if until
+                                 else "no longer paused"))
+    return 0
+
+
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-cluster", "Ganeti cluster administration")
 
@@ -204,6 +248,17 @@ def build_parser() -> Parser:
 
     p = add_command(sub, "queue", queue, "drain, undrain or inspect the job queue")
     p.add_argument("action", choices=["drain", "undrain", "info"])
+
+    p = add_command(sub, "masterfailover", masterfailover,
+                    "make this master candidate the master (run on the new master)")
+    p.add_argument("--no-voting", action="store_true",
+                   help="do not ask the other nodes (needed when most nodes are down, "
+                        "e.g. a 2-node cluster whose master died)")
+    p.add_argument("--yes-do-it", action="store_true", help="do not ask to confirm --no-voting")
+
+    p = add_command(sub, "watcher", watcher, "pause, resume or show the watcher on all nodes")
+    p.add_argument("action", choices=["pause", "continue", "info"])
+    p.add_argument("duration", nargs="?", help="how long to pause (e.g. 30m, 2h, 1d)")
 
     add_tag_commands(sub, C.TAG_CLUSTER)
     return parser

@@ -3,11 +3,11 @@
 import os
 from typing import Any, Optional
 
-from twisted.application import service
-from twisted.internet import defer
+from twisted.application import internet, service
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
-from ganeti_tw import constants, errors, ssconf, utils, voting
+from ganeti_tw import constants, errors, master_role, ssconf, utils, voting
 from ganeti_tw.config import ConfigWriter
 from ganeti_tw.context import GanetiContext
 from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
@@ -52,7 +52,7 @@ class MasterService(service.Service):
     def _fatal(self, reason: str) -> None:
         """Refuse to run: log why, stop, and exit non-zero after shutdown."""
         from twisted.internet import reactor
-        log.critical("Not starting the master daemon: {reason}", reason=reason)
+        log.critical("Error: the master daemon will not start: {reason}", reason=reason)
         reactor.addSystemEventTrigger("after", "shutdown", os._exit, constants.EXIT_FAILURE)
         reactor.stop()
 
@@ -60,12 +60,26 @@ class MasterService(service.Service):
         from twisted.internet import reactor
         context = self.context
         if self.voting:
-            accepted, why = await voting.check_agreement(
-                context.rpc, context.myself, context.cfg.node_names(), reactor)
-            if not accepted:
-                self._fatal("%s; use --no-voting to override" % why)
+            agreement = await voting.check_agreement(
+                context.rpc, context.myself, context.cfg.node_names(), reactor,
+                config_serial=context.cfg.data.serial_no)
+            if not agreement.accepted:
+                self._fatal("%s; use --no-voting to override" % agreement.reason)
                 return
-            log.info("Master role {why}", why=why)
+            log.info("Master role {why}", why=agreement.reason)
+            # a candidate may have seen jobs this node missed: never reuse their ids
+            context.jqueue.advance_serial(agreement.next_job_id)
+            # confirmed as master: make sure every node has this config (the
+            # previous master may have died between writing and sending it)
+            defer.ensureDeferred(context.redistribute()).addErrback(
+                lambda f: log.failure("Redistributing the configuration failed", f))
+        cluster = context.cfg.cluster
+        try:
+            done = await threads.deferToThread(master_role.activate_master_ip, context.paths,
+                                               cluster.master_ip, cluster.master_netdev)
+            log.info("{done}", done=done)
+        except errors.GenericError as err:
+            log.error("Cannot activate the master IP: {err}", err=err)
         paths = self.context.paths
         utils.ensure_dirs([(paths.run_dir, 0o755), (paths.socket_dir, 0o700)])
         utils.remove_file(paths.master_socket)
@@ -85,6 +99,13 @@ class MasterService(service.Service):
         self.context.rpc.disconnect_all()
 
 
+def _resync(context: GanetiContext) -> defer.Deferred:
+    """One round of node resyncs; a failure is logged and the next round comes."""
+    d = defer.ensureDeferred(context.resync_nodes())
+    d.addErrback(lambda f: log.failure("Resyncing nodes failed", f))
+    return d
+
+
 def makeService(options: Options) -> service.MultiService:
     paths = options.paths()
     master, myself = ssconf.get_master_and_myself(paths)
@@ -99,6 +120,12 @@ def makeService(options: Options) -> service.MultiService:
     except errors.ConfigurationError as err:
         fail_startup("ganeti-masterd: %s" % err, constants.EXIT_CONFIG_ERROR)
     log_to_file(paths, constants.DAEMON_MASTERD)
+    # only the master daemon writes config.data here: a temp file of it is
+    # what a previous master daemon left when it was killed mid-write
+    leftover = utils.atomic_temp_path(paths.data_dir, os.path.basename(paths.config_file))
+    if os.path.exists(leftover):
+        log.info("Removing {path}, left by an interrupted configuration write", path=leftover)
+        utils.remove_file(leftover)
     context = GanetiContext(paths, cfg, myself)
     context.processor = Processor(context)
     context.jqueue.processor = context.processor
@@ -109,4 +136,6 @@ def makeService(options: Options) -> service.MultiService:
                      constants.EXIT_FAILURE)
     top = service.MultiService()
     MasterService(context, voting=not options["no-voting"]).setServiceParent(top)
+    internet.TimerService(constants.CANDIDATE_RESYNC_INTERVAL, _resync, context
+                          ).setServiceParent(top)
     return top

@@ -146,6 +146,14 @@ class JobQueue:
         log.info("Job queue opened: {count} jobs, next id {serial}",
                  count=len(self._jobs), serial=self._next_serial)
 
+    def advance_serial(self, next_id: int) -> None:
+        """Hand out no id below ``next_id``: a candidate's queue copy has seen it."""
+        if next_id > self._next_serial:
+            log.info("Next job id raised from {old} to {new} (seen on a candidate)",
+                     old=self._next_serial, new=next_id)
+            self._next_serial = next_id
+            self._serial_dirty = True
+
     def _check_version(self) -> None:
         try:
             version = utils.read_file(self.paths.queue_version).decode().strip()

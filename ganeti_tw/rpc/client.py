@@ -129,6 +129,8 @@ class RpcClient:
                              % (address[0], address[1], _describe(err)))
         except pb.Error as err:
             return RpcResult(node, fail_msg="RPC error calling %s: %s" % (procedure, err))
+        except errors.GenericError as err:  # e.g. this node's certificate is unreadable
+            return RpcResult(node, fail_msg=str(err))
         except Exception as err:
             log.failure("Unexpected RPC failure calling {proc} on {node}",
                         proc=procedure, node=node)

@@ -11,3 +11,7 @@ ganeti_noded = ServiceMaker(
 ganeti_rapi = ServiceMaker(
     "ganeti-tw remote API daemon", "ganeti_tw.daemons.rapi",
     "Ganeti remote API: REST over HTTPS on the master", "ganeti-rapi")
+ganeti_watcher = ServiceMaker(
+    "ganeti-tw watcher", "ganeti_tw.daemons.watcher",
+    "Ganeti watcher: keeps daemons and instances running, archives old jobs",
+    "ganeti-watcher")
