@@ -8,7 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from ganeti_tw import constants as C, daemon_util, errors
 from ganeti_tw.paths import Paths
@@ -25,8 +25,13 @@ class LocalCluster:
     """N node roots below ``directory``; node 1 is the master."""
 
     def __init__(self, directory: str, nodes: int = 3, base_ip: str = "127.0.1.",
-                 verbose: bool = True):
+                 verbose: bool = True, hypervisors: str = C.HT_FAKE,
+                 init_args: Sequence[str] = ()):
+        """``hypervisors``: the enabled ones, the first is the default; ``init_args``
+        go to ``gnt-cluster init`` as they are (e.g. ``-H kvm:accelerator=tcg``)."""
         self.directory = os.path.abspath(directory)
+        self.hypervisors = hypervisors
+        self.init_args = list(init_args)
         self.verbose = verbose
         self.count = nodes
         self.base_ip = base_ip
@@ -83,7 +88,7 @@ class LocalCluster:
             self._prepare_root(index)
         self.gnt("gnt-cluster", "init", "--primary-ip", self.ip(1),
                  "--master-ip", "%s%d" % (self.base_ip, 254), "--master-netdev", "lo",
-                 "--enabled-hypervisors", "fake",
+                 "--enabled-hypervisors", self.hypervisors, *self.init_args,
                  # one directory every node "mounts": what makes failover possible
                  "--shared-file-storage-dir", os.path.join(self.directory, "shared-file-storage"),
                  CLUSTER_NAME)

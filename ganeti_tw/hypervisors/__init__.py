@@ -9,10 +9,12 @@ from typing import Callable, Dict
 from ganeti_tw import constants, errors
 from ganeti_tw.hypervisors.fake import FakeHypervisor
 from ganeti_tw.hypervisors.interfaces import IHypervisor
+from ganeti_tw.hypervisors.kvm import KVMHypervisor
 from ganeti_tw.paths import Paths
 
 HYPERVISORS: Dict[str, Callable[[Paths], IHypervisor]] = {
     constants.HT_FAKE: FakeHypervisor,
+    constants.HT_KVM: KVMHypervisor,
 }
 
 
