@@ -174,6 +174,14 @@ class KVMLifecycleTests(KVMClusterTestCase):
         blocker.close()
         self.assertEqual(self.row("k1", "pnode,status"), ["node2", "running"])
         self.assertIsNone(self.qemu_pid(1, "k1"))
+        after = console.counter()
+
+        # gnt-node migrate, non-live: paused on node2, resumed on node1
+        self.assertCommandOk("gnt-node", "migrate", "-f", "--non-live", "-n", "node1", "node2")
+        console.close()
+        self.assertEqual(self.row("k1", "pnode,status"), ["node1", "running"])
+        self.assertIsNone(self.qemu_pid(2, "k1"))
+        console = self.console(1, "k1")
         self.assertGreater(console.counter(), after)
 
         self.gi("reboot", "-t", "soft", "k1")
@@ -183,7 +191,7 @@ class KVMLifecycleTests(KVMClusterTestCase):
         self.gi("shutdown", "k1")
         console.wait_for(kvm_guest.POWEROFF_MARKER, timeout=10)
         self.assertEqual(self.row("k1", "status"), ["ADMIN_down"])
-        self.assertIsNone(self.qemu_pid(2, "k1"))
+        self.assertIsNone(self.qemu_pid(1, "k1"))
 
 
 class KVMFailureTests(KVMClusterTestCase):
@@ -195,6 +203,15 @@ class KVMFailureTests(KVMClusterTestCase):
         os.kill(pid, signal.SIGKILL)
         self.wait_until(lambda: self.qemu_pid(2, "k2") is None, "qemu died")
         self.assertEqual(self.row("k2", "status,oper_ram"), ["ERROR_down", "-"])
+
+    def test_failover_stops_on_source_and_starts_on_target(self):
+        # without ACPI the stop is immediate: the guest need not have booted
+        self.gi(*ADD, "-H", "kvm:acpi=false", "-n", "node1", "k5")
+        source_pid = self.qemu_pid(1, "k5")
+        self.gi("failover", "-f", "-n", "node2", "k5")
+        self.assertEqual(self.row("k5", "pnode,status,oper_ram"), ["node2", "running", "128"])
+        self.assertTrue(_dead(source_pid))
+        self.assertIsNotNone(self.qemu_pid(2, "k5"))
 
     def test_bad_hypervisor_parameters_are_refused_with_one_line(self):
         cases = [
