@@ -8,7 +8,15 @@ fi
 # definition from Debian, which the tests install instances with;
 # ganeti-instance-debootstrap is Debian's debootstrap OS, which a test installs
 # an instance with offline, from a cache tarball it builds itself.
+# qemu-system-x86 runs the kvm hypervisor's guests (tcg where /dev/kvm can't); the kvm
+# tests build their guest from the host's busybox-static and a Debian kernel package
+# (apt-get download, never installed), packing the initramfs with cpio; iproute2 makes
+# the bridge of the bridged-NIC test and attaches taps to it.
 missing=""
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x86"
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing="$missing busybox-static"
+command -v cpio >/dev/null 2>&1 || missing="$missing cpio"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"

@@ -60,6 +60,8 @@ def why_unavailable() -> Optional[str]:
             return "%s is not installed (needed to build the test guest)" % tool
     if not os.path.isfile(BUSYBOX):
         return "%s (busybox-static) is not installed" % BUSYBOX
+    if subprocess.run(["ldd", BUSYBOX], capture_output=True).returncode == 0:
+        return "%s is linked dynamically: the guest needs busybox-static" % BUSYBOX
     return None
 
 
