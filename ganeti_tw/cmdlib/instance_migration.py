@@ -19,6 +19,18 @@ MIGRATION_PROGRESS_INTERVAL = 1.0
 MIB = 1024 * 1024
 
 
+def _observe(deferred: defer.Deferred) -> defer.Deferred:
+    """A Deferred that fires when ``deferred`` does; cancelling it leaves ``deferred`` alone."""
+    observer: defer.Deferred = defer.Deferred()
+
+    def fire(result: Any) -> Any:
+        if not observer.called:
+            observer.callback(None)
+        return result
+    deferred.addBoth(fire)
+    return observer
+
+
 def describe_migration(status: Dict[str, Any]) -> Optional[str]:
     """One feedback line from a QMP ``query-migrate`` style status, or None if it says nothing."""
     ram = status.get("ram") or {}
@@ -188,8 +200,10 @@ class LUInstanceMigrate(_MoveLU):
         call = defer.ensureDeferred(self.rpc.call_one(source, "migrate_instance", args))
         last = None
         while not call.called:
-            await task.deferLater(self.context.reactor, MIGRATION_PROGRESS_INTERVAL,
-                                  lambda: None)
+            # wake at the next interval or as soon as the migration ends, whichever is first
+            await defer.race([task.deferLater(self.context.reactor,
+                                              MIGRATION_PROGRESS_INTERVAL, lambda: None),
+                              _observe(call)])
             if call.called:
                 break
             status = await self.rpc.call_one(source, "migration_status", [args[0]])

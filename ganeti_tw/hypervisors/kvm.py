@@ -33,7 +33,7 @@ QEMU_BINARY = "qemu-system-x86_64"
 KVM_DEVICE = "/dev/kvm"
 # the admin's own NIC script (Ganeti's kvm-vif-bridge); replaces the built-in one
 VIF_HOOK = "kvm-vif-bridge"
-MIGRATION_POLL = 0.2
+MIGRATION_POLL = 0.05
 # the directory holding ganeti_tw, so the console relay runs from any working tree
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STOP_WAIT = 10.0
