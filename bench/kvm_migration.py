@@ -18,7 +18,6 @@ Run:  python3 bench/kvm_migration.py [--runs 4]
 import argparse
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -63,16 +62,6 @@ def wait_booted(serial: str) -> None:
             if not data or time.monotonic() > deadline:
                 raise SystemExit("the guest did not boot: %r" % seen[-200:])
             seen += data
-
-
-def kill_guest(cluster: LocalCluster, name: str) -> None:
-    """No qemu outlives the benchmark, wherever the guest ended up."""
-    for node in (1, 2):
-        try:
-            with open(os.path.join(cluster.paths(node).kvm_hv_dir, "pid", name)) as fh:
-                os.kill(int(fh.read()), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
 
 
 def measure(cluster: LocalCluster, opts: argparse.Namespace) -> Dict[str, List[float]]:
@@ -132,10 +121,7 @@ def main() -> int:
         parser.error("need --runs >= 1")
     options = cluster_options(",migration_bandwidth=%d" % opts.bandwidth)
     with local_cluster(2, opts.base_ip, quiet=False, **options) as cluster:
-        try:
-            figures = measure(cluster, opts)
-        finally:
-            kill_guest(cluster, "mig1")
+        figures = measure(cluster, opts)
     print_json(report(figures, opts))
     return 0
 

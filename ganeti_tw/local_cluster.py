@@ -6,11 +6,12 @@ real commands (gnt-cluster init, gnt-node prepare/add) and real daemons.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from ganeti_tw import constants as C, daemon_util, errors
+from ganeti_tw import constants as C, daemon_util, errors, utils
 from ganeti_tw.paths import Paths
 
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin")
@@ -103,9 +104,26 @@ class LocalCluster:
         self.gnt("gnt-node", "add", "--no-node-setup", "--primary-ip", self.ip(index),
                  node_name(index))
 
+    def kill_kvm_guests(self, index: int) -> List[str]:
+        """SIGKILL node ``index``'s qemus: they are the machine's, and the machine goes off."""
+        pid_dir = os.path.join(self.paths(index).kvm_hv_dir, "pid")
+        killed = []
+        for name in os.listdir(pid_dir) if os.path.isdir(pid_dir) else []:
+            pidfile = os.path.join(pid_dir, name)
+            try:
+                pid = int(utils.read_file(pidfile).strip())
+            except (OSError, ValueError):
+                continue
+            if utils.process_has_argument(pid, pidfile):
+                os.kill(pid, signal.SIGKILL)
+                killed.append("kvm instance %s on %s" % (name, node_name(index)))
+        return killed
+
     def down(self) -> List[str]:
+        """Stop every node's daemons and kvm guests."""
         stopped = []
         for index in self.existing_nodes():
+            stopped.extend(self.kill_kvm_guests(index))
             for daemon in (C.DAEMON_MASTERD, C.DAEMON_NODED):
                 if daemon_util.stop_daemon(self.paths(index), daemon):
                     stopped.append("%s on %s" % (daemon, node_name(index)))

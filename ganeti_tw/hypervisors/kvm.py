@@ -51,16 +51,6 @@ def _sleep(seconds: float) -> defer.Deferred:
     return task.deferLater(_reactor(), seconds, lambda: None)
 
 
-def _process_alive(pid: int, pidfile: str) -> bool:
-    """Whether ``pid`` is a qemu started with ``pidfile`` (pids get reused)."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except OSError:
-        return False
-    return pidfile.encode() in argv
-
-
 def _cpu_time(pid: int) -> float:
     try:
         with open("/proc/%d/stat" % pid) as fh:
@@ -118,7 +108,7 @@ class KVMHypervisor:
             pid = int(utils.read_file(pidfile).strip())
         except (OSError, ValueError):
             return None
-        return pid if _process_alive(pid, pidfile) else None
+        return pid if utils.process_has_argument(pid, pidfile) else None
 
     def _cleanup(self, name: str) -> None:
         files = self._files(name, [], 0)

@@ -16,6 +16,7 @@ import subprocess
 import time
 from typing import List, Optional
 
+from ganeti_tw import utils
 from ganeti_tw.hypervisors import kvm
 from tests import kvm_guest
 from tests.integration.base import ClusterTestCase
@@ -99,21 +100,11 @@ class KVMClusterTestCase(ClusterTestCase):
         if reason:
             self.skipTest(reason)
         super().setUp()
-        self.addCleanup(self.kill_qemus)
 
     def cluster_init_args(self) -> List[str]:
         kernel, initrd = kvm_guest.build_guest()
         return ["-H", "kvm:accelerator=tcg,kernel_path=%s,initrd_path=%s,kernel_args=quiet,"
                       "migration_bandwidth=1024" % (kernel, initrd)]
-
-    def kill_qemus(self) -> None:
-        """No qemu of a failed test outlives it."""
-        for node in range(1, self.NODES + 1):
-            pid_dir = os.path.join(self.cluster.paths(node).kvm_hv_dir, "pid")
-            for name in os.listdir(pid_dir) if os.path.isdir(pid_dir) else []:
-                pid = self.qemu_pid(node, name)
-                if pid is not None:
-                    os.kill(pid, signal.SIGKILL)
 
     # helpers ----------------------------------------------------------------------------
 
@@ -131,7 +122,7 @@ class KVMClusterTestCase(ClusterTestCase):
                 pid = int(fh.read().strip())
         except (OSError, ValueError):
             return None
-        return pid if kvm._process_alive(pid, pidfile) else None
+        return pid if utils.process_has_argument(pid, pidfile) else None
 
     def console(self, node: int, name: str) -> SerialConsole:
         path = os.path.join(self.cluster.paths(node).kvm_hv_dir, "ctrl", name + ".serial")
