@@ -1,17 +1,20 @@
 """The kvm provider's pure parts: qemu probing, command lines, the QMP protocol."""
 
 import json
+import os
 import shutil
+import tempfile
 
 from twisted.internet import defer, reactor
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
-from ganeti_tw import errors
+from ganeti_tw import errors, objects
 from ganeti_tw.hypervisors import kvm, params, qemu_probe
 from ganeti_tw.hypervisors.kvm_cmdline import InstanceFiles, build_command, vnc_display
 from ganeti_tw.hypervisors.qemu_probe import QemuCapabilities
 from ganeti_tw.hypervisors.qmp import QMPError, QMPProtocol
+from ganeti_tw.paths import Paths
 from tests.reactor_util import in_running_reactor
 
 HELP_7_2 = """QEMU emulator version 7.2.22
@@ -230,3 +233,30 @@ class RealQemuProbeTests(unittest.TestCase):
             self.assertIn("virtio-net-pci", found.devices)
             self.assertIn("-incoming", found.options)
         return in_running_reactor(check)
+
+
+class ConsoleCommandTests(unittest.SynchronousTestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        self.hv = kvm.KVMHypervisor(Paths(self.root))
+        self.patch(shutil, "which", lambda name: None)  # no socat: our own relay
+
+    def instance(self, **hv):
+        rt = runtime(**hv)
+        conf = os.path.join(Paths(self.root).kvm_hv_dir, "conf")
+        os.makedirs(conf)
+        with open(os.path.join(conf, "inst1.runtime"), "w") as fh:
+            json.dump(rt, fh)
+        return objects.Instance(name="inst1", hypervisor="kvm", hvparams=rt["hvparams"])
+
+    def test_serial_relay_on_the_instance_socket(self):
+        command = self.hv.get_console_command(self.instance())
+        self.assertIn("-m ganeti_tw.cli.serial_console %s" % os.path.join(
+            Paths(self.root).kvm_hv_dir, "ctrl", "inst1.serial"), command)
+        self.assertNotIn("VNC", command)
+
+    def test_vnc_address_is_printed_first(self):
+        command = self.hv.get_console_command(self.instance(vnc_bind_address="127.0.0.1"))
+        self.assertTrue(command.startswith("echo 'Instance inst1 has VNC at 127.0.0.1:11000'; "),
+                        command)

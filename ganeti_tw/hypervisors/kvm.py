@@ -34,6 +34,7 @@ KVM_DEVICE = "/dev/kvm"
 # the admin's own NIC script (Ganeti's kvm-vif-bridge); replaces the built-in one
 VIF_HOOK = "kvm-vif-bridge"
 MIGRATION_POLL = 0.05
+INFO_QMP_TIMEOUT = 2.0
 # the directory holding ganeti_tw, so the console relay runs from any working tree
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STOP_WAIT = 10.0
@@ -238,7 +239,10 @@ class KVMHypervisor:
 
     async def stop_instance(self, instance: Any, force: bool) -> None:
         name = instance.name
-        if force or not instance.hvparams.get(P.HV_ACPI, True):
+        runtime = self._read_runtime(name)
+        # what the running machine has, not what the config says since
+        acpi = runtime["hvparams"][P.HV_ACPI] if runtime else False
+        if force or not acpi:
             await self._kill(name)
             return
         if self._pid(name) is None:
@@ -268,23 +272,25 @@ class KVMHypervisor:
     async def get_instance_info(self, name: str) -> Optional[InstanceInfo]:
         if not self._running(name):
             return None
-        pid = self._pid(name)
+        pid = self._pid(name) or 0
         try:
-            proto = await qmp.connect(_reactor(), self._files(name, [], 0).qmp_socket)
+            proto = await qmp.connect(_reactor(), self._files(name, [], 0).qmp_socket,
+                                      INFO_QMP_TIMEOUT)
         except errors.HypervisorError:
-            return None if self._pid(name) is None else self._fail_info(name)
+            runtime = self._read_runtime(name)
+            if self._pid(name) is None or runtime is None:
+                return None  # it ended meanwhile
+            # QMP serves one client at a time (a migration holds it): what it started with
+            return (name, pid, runtime["memory"], runtime["vcpus"], "monitor busy",
+                    _cpu_time(pid))
         try:
             status = await proto.execute("query-status")
             memory = await proto.execute("query-memory-size-summary")
             cpus = await proto.execute("query-cpus-fast")
         finally:
             proto.transport.loseConnection()
-        return (name, pid or 0, memory["base-memory"] // MIB, len(cpus), status["status"],
-                _cpu_time(pid or 0))
-
-    def _fail_info(self, name: str) -> InstanceInfo:
-        raise errors.HypervisorError("qemu of instance %s runs but its QMP socket does not "
-                                     "answer" % name)
+        return (name, pid, memory["base-memory"] // MIB, len(cpus), status["status"],
+                _cpu_time(pid))
 
     async def get_all_instances_info(self) -> List[InstanceInfo]:
         infos = [await self.get_instance_info(name) for name in await self.list_instances()]

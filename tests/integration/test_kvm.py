@@ -179,6 +179,14 @@ class KVMLifecycleTests(KVMClusterTestCase):
         console.wait_for(kvm_guest.READY_MARKER)
         self.assertEqual(console.counter(), 1)
 
+        # hard: an ACPI power-off, then a new qemu
+        pid = self.qemu_pid(1, "k1")
+        self.gi("reboot", "-t", "hard", "k1")
+        console.wait_for(kvm_guest.POWEROFF_MARKER, timeout=10)
+        self.assertNotEqual(self.qemu_pid(1, "k1"), pid)
+        console = self.console(1, "k1")
+        console.wait_for(kvm_guest.READY_MARKER)
+
         self.gi("shutdown", "k1")
         console.wait_for(kvm_guest.POWEROFF_MARKER, timeout=10)
         self.assertEqual(self.row("k1", "status"), ["ADMIN_down"])
