@@ -16,7 +16,7 @@ import subprocess
 import time
 from typing import List, Optional
 
-from ganeti_tw import utils
+from ganeti_tw import constants as C, daemon_util, utils
 from ganeti_tw.hypervisors import kvm
 from tests import kvm_guest
 from tests.integration.base import ClusterTestCase
@@ -191,6 +191,28 @@ class KVMLifecycleTests(KVMClusterTestCase):
         console.wait_for(kvm_guest.POWEROFF_MARKER, timeout=10)
         self.assertEqual(self.row("k1", "status"), ["ADMIN_down"])
         self.assertIsNone(self.qemu_pid(1, "k1"))
+
+
+class KVMMigrationCleanupTests(KVMClusterTestCase):
+    def test_cleanup_finishes_a_migration_whose_master_died(self):
+        # a slow copy (32 MiB/s: seconds) so that the master can die while it runs
+        self.gi(*ADD, "-H", "kvm:migration_bandwidth=32", "-n", "node1", "k6")
+        job = self.submit({"OP_ID": "OP_INSTANCE_MIGRATE", "instance_name": "k6",
+                           "target_node": "node2", "live": True})
+        self.wait_until(lambda: "* migrating instance" in str(
+            self.client().query_jobs([job], ["oplog"])[0]), "the copy started", timeout=30)
+        target_pid = self.qemu_pid(2, "k6")
+        self.kill_daemon(1, C.DAEMON_MASTERD)
+        # the nodes finish the copy without the master: the source qemu ends
+        self.wait_until(lambda: self.qemu_pid(1, "k6") is None, "the copy ended", timeout=60)
+        daemon_util.start_daemon(self.cluster.paths(1), C.DAEMON_MASTERD)
+        self.assertEqual(self.wait_job(job)[0], C.JOB_STATUS_ERROR)
+        # the target's copy is not running yet: it awaits the finalization
+        self.assertEqual(self.row("k6", "pnode,status"), ["node1", "ERROR_down"])
+        out = self.gi("migrate", "-f", "--cleanup", "-n", "node2", "k6")
+        self.assertIn("completed the interrupted migration on node2", out)
+        self.assertEqual(self.row("k6", "pnode,status,oper_ram"), ["node2", "running", "128"])
+        self.assertEqual(self.qemu_pid(2, "k6"), target_pid)
 
 
 class KVMFailureTests(KVMClusterTestCase):
