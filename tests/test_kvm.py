@@ -260,3 +260,15 @@ class ConsoleCommandTests(unittest.SynchronousTestCase):
         command = self.hv.get_console_command(self.instance(vnc_bind_address="127.0.0.1"))
         self.assertTrue(command.startswith("echo 'Instance inst1 has VNC at 127.0.0.1:11000'; "),
                         command)
+
+
+class AcceleratorTests(unittest.SynchronousTestCase):
+    def test_unusable_kvm_device_is_a_clear_error(self):
+        self.patch(kvm, "KVM_DEVICE", "/nonexistent/kvm")
+        hv = kvm.KVMHypervisor(Paths("/nonexistent-root"))
+        with self.assertRaises(errors.HypervisorError) as ctx:
+            hv._check_accelerator(runtime(accelerator="kvm")["hvparams"])
+        self.assertIn("Accelerator kvm is not usable on this node (/nonexistent/kvm: No such "
+                      "file or directory); set the hypervisor parameter accelerator=tcg",
+                      str(ctx.exception))
+        hv._check_accelerator(runtime(accelerator="tcg")["hvparams"])

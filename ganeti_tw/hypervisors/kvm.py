@@ -371,11 +371,18 @@ class KVMHypervisor:
             raise errors.HypervisorError("Failed to migrate instance %s: not running" % name)
         hv = runtime["hvparams"]
         uri = "tcp:%s:%d" % (target, hv[P.HV_MIGRATION_PORT])
+        caps = await self.capabilities()
         proto = await qmp.connect(_reactor(), self._files(name, [], 0).qmp_socket)
         try:
-            await proto.execute("migrate-set-parameters", {
-                "max-bandwidth": hv[P.HV_MIGRATION_BANDWIDTH] * MIB,
-                "downtime-limit": hv[P.HV_MIGRATION_DOWNTIME]})
+            if "migrate-set-parameters" in caps.qmp_commands:
+                await proto.execute("migrate-set-parameters", {
+                    "max-bandwidth": hv[P.HV_MIGRATION_BANDWIDTH] * MIB,
+                    "downtime-limit": hv[P.HV_MIGRATION_DOWNTIME]})
+            else:  # qemu before 2.8
+                await proto.execute("migrate_set_speed",
+                                    {"value": hv[P.HV_MIGRATION_BANDWIDTH] * MIB})
+                await proto.execute("migrate_set_downtime",
+                                    {"value": hv[P.HV_MIGRATION_DOWNTIME] / 1000.0})
             if not live:
                 await proto.execute("stop")
             self._migrations[name] = {"status": "setup"}
