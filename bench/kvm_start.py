@@ -14,7 +14,11 @@ round is:
   runtime), its pidfile and sockets moved to a scratch directory, started by
   hand with ``subprocess.run`` until QMP answers ``running``; then killed.
 
-Prints the medians and their ratio (target: ganeti / plain <= 1.2).
+* provider: the kvm provider alone (``KVMHypervisor.start_instance`` called
+  in-process, in a child process running a reactor, node root in /tmp) until
+  QMP answers; no CLI, job or RPC.
+
+Prints the medians and the ratios to plain qemu (target: ganeti / plain <= 1.2).
 
 Run:  python3 bench/kvm_start.py [--runs 5]
 """
@@ -156,28 +160,87 @@ def measure(cluster: LocalCluster, opts: argparse.Namespace) -> Dict[str, List[f
     return times
 
 
+async def _provider_rounds(rounds: int) -> List[float]:
+    from ganeti_tw import objects
+    from ganeti_tw.hypervisors import params
+    from ganeti_tw.hypervisors.kvm import KVMHypervisor
+    from ganeti_tw.paths import Paths
+    kernel, initrd = kvm_guest.build_guest()
+    root = tempfile.mkdtemp(prefix="kvm-bench-", dir="/tmp")
+    hv = KVMHypervisor(Paths(root))
+    hvparams = params.fill_hvparams("kvm", {}, {"accelerator": "tcg", "kernel_path": kernel,
+                                                "initrd_path": initrd, "acpi": False,
+                                                "kernel_args": "quiet"})
+    instance = objects.Instance(name="bench1", hypervisor="kvm", hvparams=hvparams,
+                                beparams={"memory": 128, "vcpus": 1}, nics=[], disks=[],
+                                network_port=11000)
+    await hv.capabilities()  # once per node daemon, as in ganeti-noded
+    times = []
+    try:
+        for _ in range(rounds):
+            started = time.monotonic()
+            await hv.start_instance(instance, [])
+            while (await hv._qmp("bench1", "query-status"))["status"] != "running":
+                pass
+            times.append(time.monotonic() - started)
+            await hv.stop_instance(instance, True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return times
+
+
+def provider_main(rounds: int) -> None:
+    """Child process: print the provider's start times as a JSON list."""
+    from twisted.internet import defer, reactor
+    result: List[float] = []
+
+    async def run() -> None:
+        try:
+            result.extend(await _provider_rounds(rounds))
+        finally:
+            reactor.stop()
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(run()))
+    reactor.run()
+    print(json.dumps(result))
+
+
+def provider_times(opts: argparse.Namespace) -> List[float]:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--provider-only",
+                          str(opts.warmup + opts.runs)], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.splitlines()[-1])[opts.warmup:]
+
+
 def report(times: Dict[str, List[float]], opts: argparse.Namespace) -> dict:
     ganeti, plain = median(times["ganeti"]), median(times["plain"])
     ratio = ganeti / plain
     print()
     print("kvm start until QMP 'running' (tcg, 128 MiB busybox guest): %d runs (+%d warm-up)"
           % (opts.runs, opts.warmup))
-    for kind in ("ganeti", "plain", "fake"):
+    for kind in ("ganeti", "plain", "fake", "provider"):
         values = times[kind]
         print("  %-7s median %7.1f ms  min %7.1f ms  max %7.1f ms" % (
             kind, median(values) * 1000, min(values) * 1000, max(values) * 1000))
     print("  (fake: gnt-instance startup of a fake-hypervisor instance, the CLI + job + RPC "
           "part of 'ganeti')")
+    print("  (provider: the kvm provider's start_instance in-process, no CLI/job/RPC)")
+    provider_ratio = median(times["provider"]) / plain
     print("  ratio ganeti/plain %.2f   target <= %.1f  %s"
           % (ratio, TARGET_RATIO, verdict(ratio <= TARGET_RATIO)))
+    print("  ratio provider/plain %.2f" % provider_ratio)
     return {"benchmark": "kvm_start", "runs": opts.runs, "warmup": opts.warmup,
             "ganeti_median_ms": ms(ganeti), "plain_median_ms": ms(plain),
             "fake_startup_median_ms": ms(median(times["fake"])),
+            "provider_median_ms": ms(median(times["provider"])),
+            "provider_ratio": round(provider_ratio, 3),
             "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO,
             "meets_target": ratio <= TARGET_RATIO}
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--provider-only"]:
+        provider_main(int(sys.argv[2]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="measured rounds (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first")
@@ -188,6 +251,7 @@ def main() -> int:
         parser.error("need --runs >= 1 and --warmup >= 0")
     with local_cluster(2, opts.base_ip, quiet=False, **cluster_options()) as cluster:
         times = measure(cluster, opts)
+    times["provider"] = provider_times(opts)
     print_json(report(times, opts))
     return 0
 
