@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:  # so `python3 bench/x.py` works without PYTHONPATH too
@@ -56,11 +56,14 @@ def verdict(ok: bool) -> str:
 
 
 @contextlib.contextmanager
-def local_cluster(nodes: int, base_ip: str, keep: bool = False,
-                  quiet: bool = True) -> Iterator[LocalCluster]:
-    """A fresh cluster of ``nodes`` nodes in a new /tmp directory; always taken down."""
+def local_cluster(nodes: int, base_ip: str, keep: bool = False, quiet: bool = True,
+                  **cluster_options: Any) -> Iterator[LocalCluster]:
+    """A fresh cluster of ``nodes`` nodes in a new /tmp directory; always taken down.
+
+    ``cluster_options`` go to LocalCluster (``hypervisors``, ``init_args``).
+    """
     directory = tempfile.mkdtemp(prefix="ganeti-bench-", dir="/tmp")
-    cluster = LocalCluster(directory, nodes, base_ip)
+    cluster = LocalCluster(directory, nodes, base_ip, **cluster_options)
     started = time.monotonic()
     try:
         if not quiet:

@@ -172,6 +172,11 @@ RPC_TIMEOUT_DEFAULT = 60
 # once it answers again.
 REPLICATION_WAIT = 5
 CANDIDATE_RESYNC_INTERVAL = 15
+# procedures that wait on a guest: a clean shutdown may take 2 minutes (spec
+# 8.1) before it is forced, a hard reboot is a shutdown plus a start, and a
+# live migration lasts as long as the guest's memory takes to copy
+RPC_PROCEDURE_TIMEOUTS = {"instance_shutdown": 180, "instance_reboot": 240,
+                          "migrate_instance": 3600}
 
 # LUXI
 LUXI_EOM = b"\x03"

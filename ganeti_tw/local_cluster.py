@@ -6,11 +6,12 @@ real commands (gnt-cluster init, gnt-node prepare/add) and real daemons.
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from ganeti_tw import constants as C, daemon_util, errors
+from ganeti_tw import constants as C, daemon_util, errors, utils
 from ganeti_tw.paths import Paths
 
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bin")
@@ -25,8 +26,13 @@ class LocalCluster:
     """N node roots below ``directory``; node 1 is the master."""
 
     def __init__(self, directory: str, nodes: int = 3, base_ip: str = "127.0.1.",
-                 verbose: bool = True):
+                 verbose: bool = True, hypervisors: str = C.HT_FAKE,
+                 init_args: Sequence[str] = ()):
+        """``hypervisors``: the enabled ones, the first is the default; ``init_args``
+        go to ``gnt-cluster init`` as they are (e.g. ``-H kvm:accelerator=tcg``)."""
         self.directory = os.path.abspath(directory)
+        self.hypervisors = hypervisors
+        self.init_args = list(init_args)
         self.verbose = verbose
         self.count = nodes
         self.base_ip = base_ip
@@ -101,7 +107,7 @@ class LocalCluster:
             self._prepare_root(index)
         self.gnt("gnt-cluster", "init", "--primary-ip", self.ip(1),
                  "--master-ip", "%s%d" % (self.base_ip, 254), "--master-netdev", "lo",
-                 "--enabled-hypervisors", "fake",
+                 "--enabled-hypervisors", self.hypervisors, *self.init_args,
                  # one directory every node "mounts": what makes failover possible
                  "--shared-file-storage-dir", os.path.join(self.directory, "shared-file-storage"),
                  CLUSTER_NAME)
@@ -116,9 +122,26 @@ class LocalCluster:
         self.gnt("gnt-node", "add", "--no-node-setup", "--primary-ip", self.ip(index),
                  node_name(index))
 
+    def kill_kvm_guests(self, index: int) -> List[str]:
+        """SIGKILL node ``index``'s qemus: they are the machine's, and the machine goes off."""
+        pid_dir = os.path.join(self.paths(index).kvm_hv_dir, "pid")
+        killed = []
+        for name in os.listdir(pid_dir) if os.path.isdir(pid_dir) else []:
+            pidfile = os.path.join(pid_dir, name)
+            try:
+                pid = int(utils.read_file(pidfile).strip())
+            except (OSError, ValueError):
+                continue
+            if utils.process_has_argument(pid, pidfile):
+                os.kill(pid, signal.SIGKILL)
+                killed.append("kvm instance %s on %s" % (name, node_name(index)))
+        return killed
+
     def down(self) -> List[str]:
+        """Stop every node's daemons and kvm guests."""
         stopped = []
         for index in self.existing_nodes():
+            stopped.extend(self.kill_kvm_guests(index))
             stopped += ["%s on %s" % (daemon, node_name(index))
                         for daemon in daemon_util.stop_all(self.paths(index))]
         return stopped

@@ -48,6 +48,7 @@ class Paths:
         self.os_log_dir = os.path.join(self.log_dir, "os")
         self.instance_disks_dir = os.path.join(self.run_dir, "instance-disks")
         self.fake_hv_dir = j("var/run/ganeti-fake-hypervisor")
+        self.kvm_hv_dir = os.path.join(self.run_dir, "kvm-hypervisor")
         # the libvirt URI of the xen hypervisors on this node (absent: real Xen)
         self.xen_libvirt_uri_file = os.path.join(self.conf_dir, "xen-libvirt-uri")
         self.vnc_password_file = os.path.join(self.conf_dir, "vnc-cluster-password")
@@ -75,6 +76,10 @@ class Paths:
         return os.path.join(self.queue_archive_dir,
                             str(job_id // constants.JOB_QUEUE_ARCHIVE_DIRS),
                             "job-%d" % job_id)
+
+    def instance_disk_link(self, instance: str, index: int) -> str:
+        """The stable name a hypervisor opens disk ``index`` of ``instance`` by."""
+        return os.path.join(self.instance_disks_dir, "%s:%d" % (instance, index))
 
     def under_root(self, path: str) -> str:
         """Map an absolute cluster path (as stored in config) below this root."""

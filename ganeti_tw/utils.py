@@ -83,6 +83,20 @@ def read_file(path: str, limit: Optional[int] = None) -> bytes:
         return fh.read() if limit is None else fh.read(limit)
 
 
+def process_has_argument(pid: int, argument: str) -> bool:
+    """Whether process ``pid`` lives and has ``argument`` on its command line.
+
+    What tells a daemon we started (by the pidfile it was given) from an
+    unrelated process that reuses its pid; a zombie has no command line.
+    """
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return argument.encode() in argv
+
+
 def ensure_dirs(dirs: Iterable[tuple]) -> None:
     """Create ``(path, mode)`` directories and force their modes."""
     for path, mode in dirs:

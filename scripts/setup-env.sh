@@ -7,17 +7,23 @@
 # ganeti-instance-debootstrap is Debian's debootstrap OS, which a test installs
 # an instance with offline, from a cache tarball it builds itself;
 # python3-ganeti-rapi is Ganeti's own RAPI client library, which a test drives
-# ganeti-rapi with (under Debian's /usr/bin/python3).
+# ganeti-rapi with (under Debian's /usr/bin/python3);
+# qemu-system-x86 runs the kvm hypervisor's guests (tcg where /dev/kvm can't); the kvm
+# tests build their guest from the host's busybox-static and a Debian kernel package
+# (apt-get download, never installed), packing the initramfs with cpio; iproute2 (ip) makes
+# the bridge of the bridged-NIC test, the namespaces of the partition test,
+# and moves the master IP on real clusters.
 missing=""
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x86"
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing="$missing busybox-static"
+command -v cpio >/dev/null 2>&1 || missing="$missing cpio"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing="$missing e2fsprogs"
 [ -d /usr/share/ganeti/os/noop ] || missing="$missing ganeti-os-noop"
-# ip (network namespaces, veth, bridge) for the fault-injection partition
-# test, and the master IP on real clusters
-command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 [ -d /usr/share/ganeti/os/debootstrap ] || missing="$missing ganeti-instance-debootstrap"
 # libvirt-python (the xen hypervisors' client) has no wheel: pip compiles it
 # with gcc against libvirt-dev, which it finds through pkg-config

@@ -8,7 +8,8 @@ from twisted.trial import unittest
 from zope.interface.verify import verifyObject
 
 from ganeti_tw import constants, errors, objects
-from ganeti_tw.hypervisors import HYPERVISORS, fake, get_hypervisor, params
+from ganeti_tw import hypervisors
+from ganeti_tw.hypervisors import HYPERVISORS, fake, get_hypervisor, hostinfo, params
 from ganeti_tw.hypervisors.fake import FakeHypervisor
 from ganeti_tw.hypervisors.interfaces import IHypervisor
 from ganeti_tw.paths import Paths
@@ -44,6 +45,7 @@ class RegistryTests(unittest.SynchronousTestCase):
             self.assertTrue(verifyObject(IHypervisor, get_hypervisor(name, Paths("/"))))
 
     def test_known_hypervisor_without_provider_says_not_available(self):
+        self.patch(hypervisors, "HYPERVISORS", {constants.HT_FAKE: FakeHypervisor})
         with self.assertRaises(errors.HypervisorError) as ctx:
             get_hypervisor(constants.HT_KVM, Paths("/"))
         self.assertIn("Hypervisor kvm is not available on this node", str(ctx.exception))
@@ -62,7 +64,7 @@ class FakeTestBase(unittest.TestCase):
         meminfo = os.path.join(self.root, "meminfo")
         with open(meminfo, "w") as fh:
             fh.write(MEMINFO)
-        self.patch(fake, "MEMINFO_FILE", meminfo)
+        self.patch(hostinfo, "MEMINFO_FILE", meminfo)
 
     def state_file(self, name: str, paths: Paths = None) -> str:
         return os.path.join((paths or self.paths).fake_hv_dir, name)
@@ -205,7 +207,7 @@ class FakeNodeInfoTests(FakeTestBase):
 
     def test_unreadable_meminfo_is_a_hypervisor_error(self):
         async def go():
-            self.patch(fake, "MEMINFO_FILE", os.path.join(self.root, "missing"))
+            self.patch(hostinfo, "MEMINFO_FILE", os.path.join(self.root, "missing"))
             with self.assertRaises(errors.HypervisorError):
                 await self.hv.get_node_info()
         return run(go())
@@ -307,7 +309,9 @@ class ParameterTableTests(unittest.SynchronousTestCase):
                     "cdrom_image_path": "", "nic_type": "paravirtual",
                     "disk_type": "paravirtual", "vnc_bind_address": "", "vnc_tls": False,
                     "vnc_x509_path": "", "vnc_x509_verify": False, "acpi": True,
-                    "serial_console": True, "usb_mouse": ""},
+                    "serial_console": True, "usb_mouse": "", "accelerator": "kvm",
+                    "migration_port": 8102, "migration_bandwidth": 32,
+                    "migration_downtime": 30},
         })
 
     def test_every_known_hypervisor_has_a_table(self):
@@ -338,8 +342,11 @@ class ParameterTableTests(unittest.SynchronousTestCase):
                      lambda: params.check_syntax("vmware", {})):
             self.assertRaises(errors.HypervisorError, call)
 
-    def test_no_accelerator_parameter_yet(self):
-        self.assertNotIn("accelerator", params.HVC_DEFAULTS["kvm"])
+    def test_accelerator_is_kvm_or_tcg(self):
+        filled = params.fill_hvparams("kvm", None, {"accelerator": "hax"})
+        with self.assertRaises(errors.HypervisorError) as ctx:
+            params.check_syntax("kvm", filled)
+        self.assertIn("'accelerator' = 'hax': must be one of kvm, tcg", str(ctx.exception))
 
 
 class UpgradeTypesTests(unittest.SynchronousTestCase):

@@ -52,7 +52,8 @@ class PackagingTests(unittest.SynchronousTestCase):
         code = ("import sys; import ganeti_tw.cli.cluster, ganeti_tw.cli.node, "
                 "ganeti_tw.cli.job, ganeti_tw.cli.debug, ganeti_tw.cli.guest_os, "
                 "ganeti_tw.cli.instance, ganeti_tw.cli.instance_format, ganeti_tw.cli.tags, "
-                "ganeti_tw.watcher.command, ganeti_tw.cleaner; "
+                "ganeti_tw.watcher.command, ganeti_tw.cleaner, "
+                "ganeti_tw.cli.serial_console; "
                 "bad = [m for m in sys.modules if m.startswith(('twisted', 'cryptography'))]; "
                 "print(bad); sys.exit(1 if bad else 0)")
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

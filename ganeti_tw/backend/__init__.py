@@ -43,6 +43,6 @@ PROCEDURES.update((name, getattr(instance, name)) for name in (
     "instance_shutdown", "instance_reboot", "instance_list", "instance_info",
     "all_instances_info", "hypervisor_node_info", "hypervisor_validate_params",
     "hypervisor_verify", "instance_console", "migration_info", "accept_instance",
-    "migrate_instance", "finalize_migration"))
+    "migrate_instance", "migration_status", "finalize_migration"))
 
 __all__ = ["NodeContext", "PROCEDURES"]

@@ -39,10 +39,6 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _link_path(ctx: NodeContext, instance: str, index: int) -> str:
-    return os.path.join(ctx.paths.instance_disks_dir, "%s:%d" % (instance, index))
-
-
 def _device(ctx: NodeContext, disk: Dict[str, Any]) -> Any:
     try:
         return storage.device_for(disk, ctx.paths)
@@ -118,7 +114,7 @@ def _write_links(ctx: NodeContext, name: str, paths: List[str]) -> List[str]:
     os.makedirs(ctx.paths.instance_disks_dir, mode=0o750, exist_ok=True)
     links = []
     for index, path in enumerate(paths):
-        link = _link_path(ctx, name, index)
+        link = ctx.paths.instance_disk_link(name, index)
         tmp = link + ".new"
         utils.remove_file(tmp)
         os.symlink(path, tmp)
@@ -274,12 +270,18 @@ async def accept_instance(ctx: NodeContext, data: Dict[str, Any], info: Any,
 
 
 async def migrate_instance(ctx: NodeContext, data: Dict[str, Any], target: str,
-                           live: bool) -> bool:
+                           live: bool) -> Any:
+    """Send the instance away; the hypervisor's final migration status, or True."""
     instance = _instance(data)
     hypervisor = _hypervisor(ctx, instance.hypervisor)
-    await _maybe_await(hypervisor.migrate_instance(instance, target, live))
+    status = await _maybe_await(hypervisor.migrate_instance(instance, target, live))
     _remove_links(ctx, instance.name)
-    return True
+    return status if status is not None else True
+
+
+async def migration_status(ctx: NodeContext, data: Dict[str, Any]) -> Any:
+    instance = _instance(data)
+    return await _maybe_await(_hypervisor(ctx, instance.hypervisor).migration_status(instance))
 
 
 async def finalize_migration(ctx: NodeContext, data: Dict[str, Any], info: Any,

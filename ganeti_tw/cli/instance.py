@@ -692,7 +692,7 @@ def _add_selection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", metavar="NAME")
 
 
-def _add_target_options(p: argparse.ArgumentParser) -> None:
+def add_target_options(p: argparse.ArgumentParser) -> None:
     """Where failover and migrate move an instance on shared storage (Ganeti 2.6's options)."""
     p.add_argument("-n", "--target-node", metavar="NODE", help="move the instance to NODE")
     p.add_argument("-I", "--iallocator", metavar="NAME", help="let NAME choose the node")
@@ -839,7 +839,7 @@ def build_parser() -> Parser:
 
     p = add_command(sub, "failover", failover, "restart an instance on another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    _add_target_options(p)
+    add_target_options(p)
     p.add_argument("--ignore-consistency", action="store_true",
                    help="fail over even if the disks are degraded")
     add_submit_option(p)
@@ -847,7 +847,7 @@ def build_parser() -> Parser:
 
     p = add_command(sub, "migrate", migrate, "move a running instance to another node")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    _add_target_options(p)
+    add_target_options(p)
     p.add_argument("--non-live", action="store_true", help="pause the instance while moving")
     p.add_argument("--cleanup", action="store_true", help="recover from a failed migration")
     p.add_argument("instance", metavar="NAME")

@@ -10,7 +10,8 @@ from typing import Any, List, Optional
 from ganeti_tw import constants as C, errors, opcodes
 from ganeti_tw.cli import (Parser, UsageError, add_command, add_list_options, add_submit_option,
                            bool_arg, generate_table, get_client, make_parser, run,
-                           selected_fields, submit_one)
+                           selected_fields, submit_one, submit_or_wait)
+from ganeti_tw.cli.instance import add_target_options, ask_user
 from ganeti_tw.cli.tags import add_tag_commands
 from ganeti_tw.paths import Paths
 
@@ -155,6 +156,20 @@ def modify(opts: Any) -> int:
     return 0
 
 
+def migrate(opts: Any) -> int:
+    """Live-migrate every primary instance of the node, one job, one opcode per instance."""
+    (instances,), = get_client(opts.paths).query_nodes([opts.node], ["pinst_list"])
+    if not instances:
+        print("No primary instances on node %s, exiting." % opts.node)
+        return 0
+    if not opts.force and not ask_user("Migrate instance(s) %s?" % ", ".join(instances)):
+        return C.EXIT_FAILURE
+    submit_or_wait(opts, [opcodes.OpInstanceMigrate(
+        instance_name=name, live=not opts.non_live, target_node=opts.target_node,
+        iallocator=opts.iallocator) for name in instances])
+    return 0
+
+
 def build_parser() -> Parser:
     parser, sub = make_parser("gnt-node", "Ganeti node administration")
 
@@ -193,6 +208,13 @@ def build_parser() -> Parser:
     p.add_argument("-D", "--drained", type=bool_arg, metavar="yes|no")
     p.add_argument("-f", "--force", action="store_true",
                    help="demote a candidate even if too few would remain")
+    add_submit_option(p)
+
+    p = add_command(sub, "migrate", migrate, "migrate all primary instances of a node")
+    p.add_argument("node")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--non-live", action="store_true", help="pause the instances while moving")
+    add_target_options(p)
     add_submit_option(p)
 
     add_tag_commands(sub, C.TAG_NODE)

@@ -4,13 +4,45 @@ This version has no mirrored disks: only templates whose disks every node
 sees (sharedfile) can move, to ``target_node`` or where an iallocator says.
 """
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
+
+from twisted.internet import defer, task
 
 from ganeti_tw import constants as C, errors, iallocator
 from ganeti_tw.cmdlib.allocator import run_allocator
 from ganeti_tw.cmdlib.instance_utils import InstanceLU
 from ganeti_tw.locking import ALL_SET, LEVEL_NODE
 from ganeti_tw.storage import templates
+
+# how often the job logs an ongoing migration's progress
+MIGRATION_PROGRESS_INTERVAL = 1.0
+MIB = 1024 * 1024
+
+
+def _observe(deferred: defer.Deferred) -> defer.Deferred:
+    """A Deferred that fires when ``deferred`` does; cancelling it leaves ``deferred`` alone."""
+    observer: defer.Deferred = defer.Deferred()
+
+    def fire(result: Any) -> Any:
+        if not observer.called:
+            observer.callback(None)
+        return result
+    deferred.addBoth(fire)
+    return observer
+
+
+def describe_migration(status: Dict[str, Any]) -> Optional[str]:
+    """One feedback line from a QMP ``query-migrate`` style status, or None if it says nothing."""
+    ram = status.get("ram") or {}
+    if "transferred" not in ram:
+        return None
+    text = "* migration %s: %d MiB transferred, %d MiB remaining" % (
+        status.get("status", "active"), ram["transferred"] // MIB, ram.get("remaining", 0) // MIB)
+    if "downtime" in status:
+        text += ", downtime %d ms" % status["downtime"]
+    if "total-time" in status:
+        text += ", total time %d ms" % status["total-time"]
+    return text
 
 
 class _MoveLU(InstanceLU):
@@ -147,34 +179,66 @@ class LUInstanceMigrate(_MoveLU):
                                          [data, info, self.cfg.get_node(target).secondary_ip])
         result.raise_on_error("Preparing node %s to accept the instance" % target)
         self.feedback("* migrating instance to %s" % target)
-        result = await self.rpc.call_one(source, "migrate_instance",
-                                         [data, self.cfg.get_node(target).secondary_ip,
-                                          self.op.live])
+        result = await self._migrate_following_progress(
+            source, [data, self.cfg.get_node(target).secondary_ip, self.op.live])
         if result.failed:
             abort = await self.rpc.call_one(target, "finalize_migration", [data, info, False])
             if abort.failed:
                 self.log_warning("Could not clean up the target node %s: %s"
                                  % (target, abort.fail_msg))
             result.raise_on_error("Migrating instance %s" % instance.name)
+        if isinstance(result.data, dict):
+            self.feedback(describe_migration(result.data) or "* migration completed")
         await self.set_primary(target)
         result = await self.rpc.call_one(target, "finalize_migration", [data, info, True])
         result.raise_on_error("Finalizing the migration on %s (run migrate --cleanup)" % target)
         self.feedback("* done")
         return None
 
+    async def _migrate_following_progress(self, source: str, args: List[Any]) -> Any:
+        """Run migrate_instance on ``source``, logging the hypervisor's progress meanwhile."""
+        call = defer.ensureDeferred(self.rpc.call_one(source, "migrate_instance", args))
+        last = None
+        while not call.called:
+            # wake at the next interval or as soon as the migration ends, whichever is first
+            await defer.race([task.deferLater(self.context.reactor,
+                                              MIGRATION_PROGRESS_INTERVAL, lambda: None),
+                              _observe(call)])
+            if call.called:
+                break
+            status = await self.rpc.call_one(source, "migration_status", [args[0]])
+            line = None if status.failed or not status.data else \
+                describe_migration(status.data)
+            if line and line != last:
+                self.feedback(line)
+                last = line
+        return await call
+
     async def _cleanup(self) -> Any:
         """Find where the instance runs after an interrupted migration and fix the config."""
         instance = self.instance
-        nodes = [instance.primary_node, self.target]
-        found = [n for n in nodes if await self.is_running(instance, n)]
+        source, target = instance.primary_node, self.target
+        data = self.wire(instance)
+        found = [n for n in (source, target) if await self.is_running(instance, n)]
+        if not found:
+            # interrupted between the copy and its finalization: the target's copy
+            # holds the state, so finish what the migration left undone there
+            result = await self.rpc.call_one(target, "finalize_migration", [data, "", True])
+            if not result.failed and await self.is_running(instance, target):
+                self.feedback("* completed the interrupted migration on %s" % target)
+                found = [target]
         if len(found) != 1:
             raise errors.OpExecError("Instance %s runs on %s; cannot tell which copy is right, "
                                      "please investigate by hand"
                                      % (instance.name, " and ".join(found) or "no node"))
-        if found[0] != instance.primary_node:
+        if found[0] == target:
             self.feedback("* instance runs on the target node %s, updating the configuration"
-                          % found[0])
-            await self.set_primary(found[0])
-        else:
-            self.feedback("* instance runs on its primary node, nothing to fix")
+                          % target)
+            await self.set_primary(target)
+            return None
+        self.feedback("* instance runs on its primary node %s; cleaning up %s" % (source, target))
+        result = await self.rpc.call_one(target, "finalize_migration", [data, "", False])
+        if result.failed:
+            self.log_warning("Could not clean up the target node %s: %s"
+                             % (target, result.fail_msg))
         return None

@@ -9,6 +9,7 @@ from typing import Callable, Dict
 from ganeti_tw import constants, errors
 from ganeti_tw.hypervisors.fake import FakeHypervisor
 from ganeti_tw.hypervisors.interfaces import IHypervisor
+from ganeti_tw.hypervisors.kvm import KVMHypervisor
 from ganeti_tw.hypervisors.xen import XenHvmHypervisor, XenPvmHypervisor
 from ganeti_tw.paths import Paths
 
@@ -16,6 +17,7 @@ HYPERVISORS: Dict[str, Callable[[Paths], IHypervisor]] = {
     constants.HT_FAKE: FakeHypervisor,
     constants.HT_XEN_PVM: XenPvmHypervisor,
     constants.HT_XEN_HVM: XenHvmHypervisor,
+    constants.HT_KVM: KVMHypervisor,
 }
 
 

@@ -12,11 +12,10 @@ from zope.interface import implementer
 
 from ganeti_tw import constants, errors, utils
 from ganeti_tw.hypervisors import params
+from ganeti_tw.hypervisors.hostinfo import host_node_info
 from ganeti_tw.hypervisors.interfaces import IHypervisor
 from ganeti_tw.paths import Paths
 
-# The host's memory; a module attribute so tests can point it at a fixed file.
-MEMINFO_FILE = "/proc/meminfo"
 # What `xm list` shows for an idle domain; the fake ones are always idle.
 _STATE = "---b-"
 # Pending incoming migrations are dot files: instance names never start with
@@ -105,22 +104,7 @@ class FakeHypervisor:
         return [info for info in infos if info is not None]
 
     async def get_node_info(self) -> Dict[str, int]:
-        try:
-            meminfo = _read_meminfo()
-        except (OSError, ValueError) as err:
-            raise errors.HypervisorError("Failed to get node info: %s" % err) from None
-        free = meminfo.get("MemFree", 0) + meminfo.get("Buffers", 0) + meminfo.get("Cached", 0)
-        # only this node's instances: other nodes of a local cluster share the
-        # host's memory but account for their own
-        used = sum(info[2] for info in await self.get_all_instances_info())
-        return {
-            "memory_total": meminfo.get("MemTotal", 0),
-            "memory_free": free - min(free, used),
-            "memory_dom0": meminfo.get("Active", 0),
-            "cpu_total": os.cpu_count() or 1,
-            "cpu_nodes": 1,
-            "cpu_sockets": 1,
-        }
+        return host_node_info(sum(info[2] for info in await self.get_all_instances_info()))
 
     def get_console_command(self, instance: Any) -> str:
         return "echo Console not available for fake hypervisor"
@@ -155,6 +139,9 @@ class FakeHypervisor:
             raise errors.HypervisorError("Failed to migrate instance %s: not running"
                                          % instance.name)
 
+    async def migration_status(self, instance: Any) -> None:
+        return None  # a fake migration is over before anyone could ask
+
     async def finalize_migration(self, instance: Any, info: str, success: bool) -> None:
         incoming = self._incoming_file(instance.name)
         if not success:
@@ -183,14 +170,3 @@ def _parse_state(name: str, text: str) -> Tuple[int, int, int]:
                                      % (name, text)) from None
     return inst_id, memory, vcpus
 
-
-def _read_meminfo() -> Dict[str, int]:
-    """``/proc/meminfo`` as ``{field: MiB}``."""
-    result = {}
-    with open(MEMINFO_FILE) as fh:
-        for line in fh:
-            key, sep, value = line.partition(":")
-            fields = value.split()
-            if sep and fields:
-                result[key.strip()] = int(fields[0]) // 1024
-    return result

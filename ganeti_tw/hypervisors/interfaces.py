@@ -60,6 +60,13 @@ class IHypervisor(Interface):
     def migrate_instance(instance, target, live):
         """On the source: send ``instance`` to ``target``, live or paused, and drop it here."""
 
+    def migration_status(instance):
+        """On the source, during ``migrate_instance``: a progress dict, or None if unknown.
+
+        Keys as in QMP ``query-migrate``: ``status``, ``ram`` (``transferred``,
+        ``remaining``, ``total`` bytes), ``downtime`` (ms, once completed).
+        """
+
     def finalize_migration(instance, info, success):
         """On the target: make ``instance`` run here if ``success``, else undo the accept."""
 

@@ -36,6 +36,10 @@ HV_PAE = "pae"
 HV_SERIAL_CONSOLE = "serial_console"
 HV_USB_MOUSE = "usb_mouse"
 HV_DEVICE_MODEL = "device_model"
+HV_KVM_ACCELERATOR = "accelerator"
+HV_MIGRATION_PORT = "migration_port"
+HV_MIGRATION_BANDWIDTH = "migration_bandwidth"
+HV_MIGRATION_DOWNTIME = "migration_downtime"
 
 NIC_PARAVIRTUAL = "paravirtual"
 DISK_PARAVIRTUAL = "paravirtual"
@@ -50,6 +54,9 @@ KVM_BOOT_CDROM = "cdrom"
 KVM_BOOT_NETWORK = "network"
 KVM_BOOT_ORDERS = (KVM_BOOT_DISK, KVM_BOOT_CDROM, KVM_BOOT_NETWORK)
 KVM_USB_MICE = ("mouse", "tablet")
+KVM_ACCEL_KVM = "kvm"
+KVM_ACCEL_TCG = "tcg"
+KVM_ACCELERATORS = (KVM_ACCEL_KVM, KVM_ACCEL_TCG)
 
 # A check returns what is wrong with a value (None if nothing); it only sees
 # the value, so it runs on the master without touching the world.
@@ -103,6 +110,12 @@ def _ipv4_or_absolute(value: str) -> Optional[str]:
     if _is_ipv4(value) or os.path.isabs(value):
         return None
     return "neither an IPv4 address nor an absolute directory path"
+
+
+def _int_range(low: int, high: int) -> Check:
+    def check(value: int) -> Optional[str]:
+        return None if low <= value <= high else "must be between %d and %d" % (low, high)
+    return check
 
 
 def _existing_file(value: str) -> Optional[str]:
@@ -169,6 +182,12 @@ HV_PARAMETERS: Dict[str, Dict[str, Param]] = {
         HV_ACPI: _bool(True),
         HV_SERIAL_CONSOLE: _bool(True),
         HV_USB_MOUSE: Param(VTYPE_STRING, "", check=_one_of(KVM_USB_MICE)),
+        # not in Ganeti 2.0: qemu's software emulation (tcg) where KVM can't run guests
+        HV_KVM_ACCELERATOR: _choice(KVM_ACCEL_KVM, KVM_ACCELERATORS),
+        # Ganeti 2.1+ parameters: where the target listens, how fast and how long a pause
+        HV_MIGRATION_PORT: Param(VTYPE_INT, 8102, True, _int_range(1, 65535)),
+        HV_MIGRATION_BANDWIDTH: Param(VTYPE_INT, 32, True, _int_range(1, 1024 * 1024)),
+        HV_MIGRATION_DOWNTIME: Param(VTYPE_INT, 30, True, _int_range(1, 60 * 1000)),
     },
 }
 

@@ -109,6 +109,7 @@ class RpcClient:
                         timeout: float = constants.RPC_TIMEOUT_DEFAULT,
                         address: Optional[Tuple[str, int]] = None) -> RpcResult:
         """Call one node; ``address`` overrides the resolver (a node not in the config)."""
+        timeout = max(timeout, constants.RPC_PROCEDURE_TIMEOUTS.get(procedure, 0))
         if address is None:
             try:
                 address = self.resolver(node)

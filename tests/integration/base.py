@@ -19,13 +19,20 @@ class ClusterTestCase(unittest.SynchronousTestCase):
 
     NODES = 3
     BASE_IP = "127.0.2."
+    HYPERVISORS = C.HT_FAKE
     cluster: LocalCluster
+
+    def cluster_init_args(self) -> List[str]:
+        """Extra ``gnt-cluster init`` arguments of this test's cluster."""
+        return []
 
     def setUp(self) -> None:
         # short path: the LUXI socket path must fit in sun_path (108 bytes)
         self.tmpdir = tempfile.mkdtemp(prefix="gtw-", dir="/tmp")
         self.addCleanup(shutil.rmtree, self.tmpdir, True)
-        self.cluster = LocalCluster(self.tmpdir, self.NODES, self.BASE_IP, verbose=False)
+        self.cluster = LocalCluster(self.tmpdir, self.NODES, self.BASE_IP, verbose=False,
+                                    hypervisors=self.HYPERVISORS,
+                                    init_args=self.cluster_init_args())
         self.addCleanup(self.cluster.down)
         self.cluster.up()
 
