@@ -9,7 +9,7 @@ from zope.interface.verify import verifyObject
 
 from ganeti_tw import constants, errors, objects
 from ganeti_tw import hypervisors
-from ganeti_tw.hypervisors import HYPERVISORS, fake, get_hypervisor, hostinfo, params
+from ganeti_tw.hypervisors import HYPERVISORS, get_hypervisor, hostinfo, params
 from ganeti_tw.hypervisors.fake import FakeHypervisor
 from ganeti_tw.hypervisors.interfaces import IHypervisor
 from ganeti_tw.paths import Paths

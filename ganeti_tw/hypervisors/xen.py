@@ -213,6 +213,9 @@ class XenHypervisor:
     async def migrate_instance(self, instance: Any, target: str, live: bool) -> None:
         raise self._no_migration(instance)
 
+    async def migration_status(self, instance: Any) -> None:
+        return None  # no migration ever runs: migrate_instance refuses
+
     async def finalize_migration(self, instance: Any, info: str, success: bool) -> None:
         if success:  # undoing an accept that never happened needs nothing
             raise self._no_migration(instance)
