@@ -15,8 +15,9 @@ from ganeti_tw import constants as C, daemon_util, luxi
 from ganeti_tw.rapi import rlib2
 from tests.integration.rapi_util import RapiConnection, SharedClusterTestCase
 
-SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "spec",
-                       "rapi-samples")
+# responses of a real Ganeti 3.0.2 RAPI (fake hypervisor, one node), the
+# reference for field names and value types; copied here so a clone tests alone
+SAMPLES = os.path.join(os.path.dirname(__file__), "data", "rapi-samples")
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 
 
