@@ -20,6 +20,13 @@ class WireTests(unittest.SynchronousTestCase):
             self.assertIs(encoded[0], wire.OK, result)
             self.assertIs(encoded[1], result)
 
+    def test_results_longer_than_one_pb_string_keep_pb_encoding(self):
+        """PB refuses a single string over banana's SIZE_LIMIT; many small ones pass."""
+        result = ["x" * 1000] * 700
+        encoded = wire.encode_result(result)
+        self.assertIs(encoded[0], wire.OK)
+        self.assertEqual(wire.decode_answer(encoded), (True, result))
+
     def test_failures_and_malformed_answers(self):
         self.assertEqual(wire.decode_answer([False, "disk full"]), (False, "disk full"))
         self.assertEqual(wire.decode_answer([True, None]), (True, None))

@@ -5,11 +5,14 @@ Python: the master spent 4.6 ms decoding one node's ``all_instances_info``
 of 100 instances, so a bulk instance list of 1000 instances on 10 nodes
 spent ~46 ms there. A result that is plain JSON data therefore travels as
 one JSON string (decoded in 0.04 ms), marked ``"json"``. A result JSON would
-change (tuples, non-string keys, bytes) keeps PB's encoding.
+change (tuples, non-string keys, bytes), or one too long for a single PB
+string (banana's SIZE_LIMIT), keeps PB's encoding.
 """
 
 import json
 from typing import Any, List
+
+from twisted.spread import banana
 
 OK = True
 FAILED = False
@@ -21,6 +24,8 @@ def encode_result(result: Any) -> List[Any]:
     try:
         text = json.dumps(result)
     except (TypeError, ValueError):
+        return [OK, result]
+    if len(text) >= banana.SIZE_LIMIT:
         return [OK, result]
     # equality tells a tuple from a list and 1 from "1" as a key, at any depth
     if json.loads(text) != result:
