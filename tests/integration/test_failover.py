@@ -5,6 +5,7 @@ import os
 
 from ganeti_tw import constants as C, daemon_util, errors
 from tests.integration.base import ClusterTestCase, delay_op
+from tests.integration.rapi_util import RapiConnection
 from tests.integration.test_faults import summary
 
 
@@ -69,6 +70,12 @@ class ThreeNodeFailoverTests(FailoverTestCase):
         self.assertIn("node1: stopped ganeti-masterd", out)
         self.assertIsNone(daemon_util.read_pid(self.cluster.paths(1), C.DAEMON_MASTERD))
         self.assertEqual(self.masters_in_ssconf([1, 2, 3]), {1: "node2", 2: "node2", 3: "node2"})
+        # the remote API moved with the master role
+        self.assertIsNone(daemon_util.read_pid(self.cluster.paths(1), C.DAEMON_RAPI))
+        rapi = RapiConnection(self.cluster.ip(2))
+        self.addCleanup(rapi.close)
+        status, info, _ = rapi.request("GET", "/2/info")
+        self.assertEqual((status, info["master"]), (200, "node2"))
         for job in running:
             self.assertEqual(self.wait_job(job), ["error", ["error"],
                                                   ["Unclean master daemon shutdown"]])
