@@ -8,6 +8,7 @@ import sys
 from ganeti_tw import constants as C, daemon_util
 from ganeti_tw.local_cluster import BIN_DIR
 from tests.integration.base import ClusterTestCase, delay_op
+from tests.integration.rapi_util import RapiConnection
 from tests.integration.test_faults import summary
 
 ADD = ("add", "--no-name-check", "--no-ip-check", "-o", "tiny", "-t", "diskless")
@@ -49,12 +50,17 @@ class WatcherTests(ClusterTestCase):
         self.assertEqual(self.wait_job(job)[0], "success")
         summary("node daemon killed", daemons_killed=1, restarted_by_watcher_service=1)
 
-    def test_cron_pass_restarts_killed_masterd(self):
-        self.kill_daemon(1, C.DAEMON_MASTERD)
+    def test_cron_pass_restarts_killed_master_daemons(self):
+        for daemon in C.MASTER_DAEMONS:
+            self.kill_daemon(1, daemon)
         proc = self.watch(1)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("ganeti-masterd was not running, started it", self.watcher_log(1))
+        for daemon in C.MASTER_DAEMONS:
+            self.assertIn("%s was not running, started it" % daemon, self.watcher_log(1))
         self.assertEqual(self.wait_job(self.submit(delay_op(0)))[0], "success")
+        rapi = RapiConnection(self.cluster.ip(1))
+        self.addCleanup(rapi.close)
+        self.assertEqual(rapi.request("GET", "/2/info")[0], 200)
 
     def test_vanished_instance_restarted_but_not_after_five_failures(self):
         self.assertCommandOk("gnt-instance", *ADD, "-n", "node2", "inst1")
