@@ -93,6 +93,11 @@ def verify_config(config: ConfigData) -> List[str]:
                 problems.append("instances %s and %s share the MAC %s"
                                 % (seen_macs[nic.mac], name, nic.mac))
             seen_macs[nic.mac] = name
+            if nic.mode not in constants.NIC_VALID_MODES:
+                problems.append("instance %s has a NIC of unknown mode %r" % (name, nic.mode))
+            elif (nic.mode == constants.NIC_MODE_NONE) != (nic.bridge is None):
+                problems.append("instance %s has a NIC of mode %s %s a bridge"
+                                % (name, nic.mode, "with" if nic.bridge else "without"))
     return problems
 
 

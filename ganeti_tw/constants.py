@@ -197,6 +197,9 @@ DAEMON_LOGS = {
 # Ganeti 3 names the RAPI reports: this version has one node group holding
 # every node, bridged NICs only, and these fixed node parameters
 NIC_MODE_BRIDGED = "bridged"
+# a NIC the guest sees but that is connected to nothing on the host
+NIC_MODE_NONE = "none"
+NIC_VALID_MODES = (NIC_MODE_BRIDGED, NIC_MODE_NONE)
 DEFAULT_GROUP = "default"
 ALLOC_POLICY_PREFERRED = "preferred"
 NDC_DEFAULTS = {"oob_program": "", "spindle_count": 1, "exclusive_storage": False,

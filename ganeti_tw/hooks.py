@@ -127,6 +127,7 @@ def _nic_vars(nics: List[Dict[str, Any]]) -> Dict[str, Any]:
     for idx, nic in enumerate(nics):
         env["INSTANCE_NIC%d_IP" % idx] = nic.get("ip") or ""
         env["INSTANCE_NIC%d_BRIDGE" % idx] = nic.get("bridge")
+        env["INSTANCE_NIC%d_MODE" % idx] = nic.get("mode", constants.NIC_MODE_BRIDGED)
         env["INSTANCE_NIC%d_MAC" % idx] = nic.get("mac")
     return env
 

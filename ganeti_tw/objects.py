@@ -20,7 +20,7 @@ class ConfigObject:
     CHILDREN: Dict[str, type] = {}
     LIST_CHILDREN: Dict[str, type] = {}
     # types of fields whose default (None) says nothing
-    FIELD_TYPES: Dict[str, type] = {}
+    FIELD_TYPES: Dict[str, Any] = {}
 
     def __init__(self, **kwargs: Any):
         unknown = set(kwargs) - set(self.FIELDS)
@@ -99,8 +99,11 @@ class Node(ConfigObject):
 
 
 class NIC(ConfigObject):
-    FIELD_TYPES = {"mac": str, "bridge": str}
-    FIELDS = {"mac": None, "ip": None, "bridge": None}
+    """A network card; ``mode`` none means no bridge: the guest's link is down."""
+
+    # a NIC of mode none has no bridge (config.verify_config checks the pairing)
+    FIELD_TYPES = {"mac": str, "bridge": (str, type(None)), "mode": str}
+    FIELDS = {"mac": None, "ip": None, "bridge": None, "mode": constants.NIC_MODE_BRIDGED}
 
 
 class Disk(ConfigObject):

@@ -310,10 +310,10 @@ def check_disk_spec(index: Any, disk: Any, size_required: bool = True) -> None:
 
 
 def check_nic_spec(index: Any, nic: Any, allow_auto_mac: bool = True) -> None:
-    """One NIC of a create or modify request: ``{mac, ip, bridge}`` (spec 5.5 step 2)."""
+    """One NIC of a create or modify request: ``{mac, ip, bridge, mode}`` (spec 5.5 step 2)."""
     if not isinstance(nic, dict):
         raise errors.OpPrereqError("NIC %s: expected a dictionary, got %r" % (index, nic))
-    unknown = sorted(set(nic) - {"mac", "ip", "bridge"})
+    unknown = sorted(set(nic) - {"mac", "ip", "bridge", "mode"})
     if unknown:
         raise errors.OpPrereqError("NIC %s: unknown parameter(s) %s"
                                    % (index, ", ".join(unknown)))
@@ -329,6 +329,13 @@ def check_nic_spec(index: Any, nic: Any, allow_auto_mac: bool = True) -> None:
     bridge = nic.get("bridge")
     if bridge is not None and not t_nonempty_str(bridge):
         raise errors.OpPrereqError("NIC %s: invalid bridge %r" % (index, bridge))
+    mode = nic.get("mode")
+    if mode is not None and (not isinstance(mode, str) or mode not in constants.NIC_VALID_MODES):
+        raise errors.OpPrereqError("NIC %s: invalid mode %r (must be %s)"
+                                   % (index, mode, " or ".join(constants.NIC_VALID_MODES)))
+    if mode == constants.NIC_MODE_NONE and bridge is not None:
+        raise errors.OpPrereqError("NIC %s: mode none connects to no bridge, yet bridge %s "
+                                   "was given" % (index, bridge))
 
 
 def _check_param_dicts(hvparams: Dict[str, Any], beparams: Dict[str, Any]) -> None:

@@ -76,6 +76,27 @@ class LoadTests(unittest.SynchronousTestCase):
         self.assertRaises(errors.ConfigurationError, writer.save)
         self.assertEqual(config.load_config(self.path).serial_no, 2)
 
+    def test_nic_mode_and_bridge_must_agree(self):
+        for nic, ok in ((objects.NIC(mac="aa:00:00:00:00:01", bridge="br0"), True),
+                        (objects.NIC(mac="aa:00:00:00:00:01", mode="none"), True),
+                        (objects.NIC(mac="aa:00:00:00:00:01"), False),
+                        (objects.NIC(mac="aa:00:00:00:00:01", bridge="br0", mode="none"), False),
+                        (objects.NIC(mac="aa:00:00:00:00:01", bridge="br0", mode="routed"),
+                         False)):
+            data = sample()
+            data.instances["i1"] = objects.Instance(
+                name="i1", primary_node="node1", os="tiny", hypervisor="fake",
+                disk_template="diskless", nics=[nic])
+            writer = config.ConfigWriter(self.path, data)
+            if ok:
+                writer.save()
+                loaded = config.load_config(self.path).instances["i1"].nics[0]
+                self.assertEqual((loaded.mode, loaded.bridge), (nic.mode, nic.bridge))
+            else:
+                with self.assertRaises(errors.ConfigurationError) as ctx:
+                    writer.save()
+                self.assertIn("NIC of", str(ctx.exception))
+
 
 class CandidatePoolTests(unittest.SynchronousTestCase):
     def writer(self, **kw) -> config.ConfigWriter:

@@ -305,6 +305,7 @@ class InstanceHookEnvTests(unittest.SynchronousTestCase):
             "INSTANCE_NIC0_IP": "", "INSTANCE_NIC0_BRIDGE": "br0",
             "INSTANCE_NIC0_MAC": "aa:00:00:00:00:01", "INSTANCE_NIC1_IP": "10.0.0.5",
             "INSTANCE_NIC1_BRIDGE": "br1", "INSTANCE_NIC1_MAC": "aa:00:00:00:00:02",
+            "INSTANCE_NIC0_MODE": "bridged", "INSTANCE_NIC1_MODE": "bridged",
             "INSTANCE_DISK_COUNT": 1, "INSTANCE_DISK0_SIZE": 1024, "INSTANCE_DISK0_MODE": "rw",
             "INSTANCE_BE_memory": 512, "INSTANCE_BE_vcpus": 2, "INSTANCE_BE_auto_balance": True,
             "INSTANCE_HV_kernel_path": "/boot/vmlinuz"})

@@ -124,6 +124,16 @@ class CommandLineTests(unittest.SynchronousTestCase):
                       option_values(argv, "-device"))
         self.assertNotIn("-net", argv)
 
+    def test_nic_of_mode_none_is_a_device_without_backend(self):
+        """Mode none: the guest sees its NIC (and MAC), connected to nothing on the host."""
+        data = runtime()
+        data["nics"] = [{"mac": "aa:00:00:00:00:02", "ip": None, "bridge": None,
+                         "mode": "none"}]
+        argv = build_command("q", caps(), data, FILES)
+        self.assertEqual(option_values(argv, "-netdev"), [])
+        self.assertIn("virtio-net-pci,mac=aa:00:00:00:00:02,id=nic0",
+                      option_values(argv, "-device"))
+
     def test_device_missing_from_this_qemu_is_named(self):
         with self.assertRaises(errors.HypervisorError) as ctx:
             build_command("q", caps(), runtime(nic_type="pcnet"), FILES)

@@ -31,6 +31,15 @@ class OpcodeTests(unittest.SynchronousTestCase):
             ({"OP_ID": "OP_CLUSTER_VERIFY", "skip_checks": ["nope"]},
              errors.TypeEnforcementError),
         ]
+        create = {"OP_ID": "OP_INSTANCE_CREATE", "instance_name": "i1", "mode": "create",
+                  "disk_template": "diskless", "disks": [], "os_type": "tiny", "pnode": "n1"}
+        for nic, needle in (({"mode": "routed"}, "invalid mode 'routed'"),
+                            ({"mode": "none", "bridge": "br0"}, "mode none connects to no"),
+                            ({"mode": ["none"]}, "invalid mode")):
+            with self.assertRaises(errors.OpPrereqError) as ctx:
+                opcodes.OpCode.from_dict(dict(create, nics=[nic]))
+            self.assertIn(needle, str(ctx.exception))
+        opcodes.OpCode.from_dict(dict(create, nics=[{"mode": "none"}, {"mode": "bridged"}]))
         for data, exc in cases:
             self.assertRaises(exc, opcodes.OpCode.from_dict, data)
 

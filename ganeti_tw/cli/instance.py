@@ -57,9 +57,9 @@ def _disk_params(params: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _nic_params(params: Dict[str, Any]) -> Dict[str, Any]:
-    unknown = sorted(set(params) - {"mac", "ip", "bridge"})
+    unknown = sorted(set(params) - {"mac", "ip", "bridge", "mode"})
     if unknown:
-        raise ValueError("unknown NIC parameter(s) %s (known: mac, ip, bridge)"
+        raise ValueError("unknown NIC parameter(s) %s (known: mac, ip, bridge, mode)"
                          % ", ".join(unknown))
     for key, value in params.items():
         if isinstance(value, bool):

@@ -18,6 +18,7 @@ HEADERS = {
     "be/memory": "Configured_memory", "be/vcpus": "VCPUs", "be/auto_balance": "Auto_balance",
     "disk.count": "Disks", "disk.sizes": "Disk_sizes", "nic.count": "NICs",
     "nic.ips": "NIC_IPs", "nic.bridges": "NIC_bridges", "nic.macs": "NIC_MACs",
+    "nic.modes": "NIC_modes",
     "hv/kernel_path": "Kernel_path", "hv/initrd_path": "Initrd_path",
     "hv/boot_order": "HVM_boot_order", "hv/acpi": "HVM_ACPI", "hv/pae": "HVM_PAE",
     "hv/cdrom_image_path": "HVM_CDROM_image_path", "hv/nic_type": "HVM_NIC_type",
@@ -148,7 +149,7 @@ def format_instance_info(data: Dict[str, Any], static: bool) -> List[str]:
               "    - NICs:"]
     for index, (mac, ip, bridge) in enumerate(data.get("nics") or []):
         lines.append("      - nic/%d: MAC: %s, IP: %s, bridge: %s"
-                     % (index, mac, ip or "-", bridge))
+                     % (index, mac, ip or "-", bridge or "none (mode none: not connected)"))
     lines.append("  Disks:")
     for index, disk in enumerate(data.get("disks") or []):
         lines.extend(_format_disk(index, disk, True, static, 4))

@@ -112,8 +112,10 @@ class LUInstanceCreate(InstanceLU):
                 if mac in used:
                     raise errors.OpPrereqError("NIC %d: MAC address %s already in use"
                                                % (index, mac))
-            nics.append(objects.NIC(mac=mac, ip=ip,
-                                    bridge=spec.get("bridge") or self.cfg.cluster.default_bridge))
+            mode = spec.get("mode") or C.NIC_MODE_BRIDGED
+            bridge = None if mode == C.NIC_MODE_NONE else (
+                spec.get("bridge") or self.cfg.cluster.default_bridge)
+            nics.append(objects.NIC(mac=mac, ip=ip, bridge=bridge, mode=mode))
         return nics
 
     def _new_instance(self, disks: List[objects.Disk]) -> objects.Instance:

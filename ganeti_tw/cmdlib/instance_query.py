@@ -112,14 +112,14 @@ SIMPLE_FIELDS: Dict[str, Getter] = {
     "nic.macs": _each("nics", "mac"),
     "nic.ips": _each("nics", "ip"),
     "nic.bridges": _each("nics", "bridge"),
-    # Ganeti 3 names (RAPI bulk lists): every NIC is bridged, there are no
+    # Ganeti 3 names (RAPI bulk lists): there are no
     # networks, spindles or per-device names and uuids in this version
     "uuid": lambda row: objects.object_uuid("instance", row.cluster.cluster_name, row.inst.name),
     "oper_vcpus": lambda row: (row.live or {}).get("vcpus"),
     "custom_hvparams": lambda row: dict(row.inst.hvparams),
     "custom_beparams": lambda row: dict(row.inst.beparams),
     "custom_nicparams": lambda row: [{} for _ in row.inst.nics],
-    "nic.modes": lambda row: [C.NIC_MODE_BRIDGED for _ in row.inst.nics],
+    "nic.modes": _each("nics", "mode"),
     "nic.links": _each("nics", "bridge"),
     "nic.uuids": lambda row: [None for _ in row.inst.nics],
     "nic.names": lambda row: [None for _ in row.inst.nics],
@@ -131,7 +131,8 @@ SIMPLE_FIELDS: Dict[str, Getter] = {
 }
 # "<prefix>/<N>": one attribute of the N-th disk or NIC
 INDEXED_FIELDS = {"disk.size": ("disks", "size"), "nic.mac": ("nics", "mac"),
-                  "nic.ip": ("nics", "ip"), "nic.bridge": ("nics", "bridge")}
+                  "nic.ip": ("nics", "ip"), "nic.bridge": ("nics", "bridge"),
+                  "nic.mode": ("nics", "mode")}
 # hv/<param> accepts a parameter of any hypervisor; other hypervisors' instances give None
 HV_PARAM_NAMES = frozenset(name for table in HV_PARAMETERS.values() for name in table)
 _INDEX_RE = re.compile(r"[0-9]+")

@@ -165,7 +165,13 @@ class LUInstanceSetParams(InstanceLU):
             nic.mac = mac.lower()
         if "ip" in params:
             nic.ip = None if params["ip"] in (None, C.VALUE_NONE) else params["ip"]
-        if params.get("bridge"):
-            nic.bridge = params["bridge"]
-        return ["nic.%d" % index, "%s%s mac=%s,ip=%s,bridge=%s"
-                % ("add:" if op == "add" else "", "", nic.mac, nic.ip or "none", nic.bridge)]
+        # a bridge implies bridged mode; leaving mode none drops the bridge
+        mode = params.get("mode") or (C.NIC_MODE_BRIDGED if params.get("bridge") else nic.mode)
+        if mode == C.NIC_MODE_NONE:
+            nic.bridge = None
+        else:
+            nic.bridge = params.get("bridge") or nic.bridge or self.cfg.cluster.default_bridge
+        nic.mode = mode
+        return ["nic.%d" % index, "%smode=%s,mac=%s,ip=%s,bridge=%s"
+                % ("add:" if op == "add" else "", nic.mode, nic.mac, nic.ip or "none",
+                   nic.bridge or "none")]

@@ -227,7 +227,7 @@ class KVMHypervisor:
             "memory": instance.beparams[constants.BE_MEMORY],
             "vcpus": instance.beparams[constants.BE_VCPUS],
             "hvparams": dict(instance.hvparams),
-            "nics": [{"mac": nic.mac, "ip": nic.ip, "bridge": nic.bridge}
+            "nics": [{"mac": nic.mac, "ip": nic.ip, "bridge": nic.bridge, "mode": nic.mode}
                      for nic in instance.nics],
             "disks": [{"mode": disk.get("mode", constants.DISK_RDWR)}
                       for disk, _ in block_devices],

@@ -122,7 +122,7 @@ _HV_PARAMS = S.obj({name: _HV_VALUE for name in _HV_PARAM_NAMES})
 _DISK = S.obj({"size": S.integer(1, "MiB"), "mode": S.string(sorted(C.DISK_ACCESS_SET))},
               ["size"])
 _NIC = S.obj({"mac": _STR, "ip": S.nullable(_STR), "link": _STR, "bridge": _STR,
-              "mode": S.string([C.NIC_MODE_BRIDGED])})
+              "mode": S.string(list(C.NIC_VALID_MODES))})
 
 _CREATE_V1_FIELDS = {
     _REQ_DATA_VERSION: S.integer(1), "mode": S.string([C.INSTANCE_CREATE]),
@@ -384,7 +384,6 @@ def _create_op_v1(body: Dict[str, Any]) -> Dict[str, Any]:
     nics = []
     for nic in body.get("nics", [{}]):
         nic = dict(nic)
-        nic.pop("mode", None)
         if "link" in nic:
             nic.setdefault("bridge", nic.pop("link"))
         nics.append(nic)

@@ -52,6 +52,15 @@ class FileInstanceLifecycleTests(InstanceTestCase):
                           "1", "1"])
         mac = self.list_row("inst1", "mac")[0]
         self.assertTrue(mac.startswith("aa:00:00:"), mac)
+        self.assertEqual(self.list_row("inst1", "nic.modes,nic.bridges"),
+                         ["bridged", "xen-br0"])
+        # NIC mode none: no bridge; a bridge (or mode bridged) connects it again
+        self.gi("modify", "--net", "0:mode=none", "inst1")
+        self.assertEqual(self.list_row("inst1", "nic.mode/0,nic.bridge/0"), ["none", "-"])
+        self.assertIn("bridge: none (mode none: not connected)", self.gi("info", "inst1"))
+        self.gi("modify", "--net", "0:mode=bridged", "inst1")
+        self.assertEqual(self.list_row("inst1", "nic.modes,nic.bridges"),
+                         ["bridged", "xen-br0"])
         info = self.gi("info", "inst1")
         self.assertIn("inst1.example.com", info)
         self.assertIn("disk/0", info)

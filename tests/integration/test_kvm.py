@@ -25,7 +25,7 @@ from tests import kvm_guest
 from tests.integration.base import ClusterTestCase
 
 ADD = ("add", "--no-name-check", "--no-ip-check", "-o", "tiny", "-t", "sharedfile",
-       "-s", "8m", "-B", "memory=128", "--no-nics")
+       "-s", "8m", "-B", "memory=128", "--net", "0:mode=none")
 BOOT_TIMEOUT = 90  # tcg boot on a busy 2-core machine
 TEST_BRIDGE = "gtwkvmbr0"
 
