@@ -160,7 +160,7 @@ def verify_disks(opts: Any) -> int:
     if lost:
         code = C.EXIT_FAILURE
     if not (nodes or to_activate or lost):
-        print("All disks of running instances are present and activated")
+        print("All disks of running instances on online nodes are present and activated")
     return code
 
 

@@ -16,6 +16,7 @@ from tests.integration.base import ClusterTestCase
 INSTANCE = "inst1.example.com"
 ADD = ("add", "--no-name-check", "--no-ip-check", "-o", "tiny", "-t", "file",
        "--disk", "0:size=8m", "-n", "node2", INSTANCE)
+ALL_WELL = "All disks of running instances on online nodes are present and activated"
 
 
 class VerifyDisksTests(ClusterTestCase):
@@ -37,7 +38,7 @@ class VerifyDisksTests(ClusterTestCase):
     def test_lost_link_is_activated_and_lost_file_is_reported(self):
         proc = self.verify_disks()
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-        self.assertIn("All disks of running instances are present and activated", proc.stdout)
+        self.assertEqual(proc.stdout, ALL_WELL + "\n")
 
         os.unlink(self.link)
         result = self.client().submit_job([{"OP_ID": "OP_CLUSTER_VERIFY_DISKS"}])
@@ -58,7 +59,7 @@ class VerifyDisksTests(ClusterTestCase):
         self.assertIn("instance %s: disk disk/0 missing on node node2" % INSTANCE,
                       self.gnt("gnt-cluster", "verify").stdout)
 
-    def test_watcher_pass_activates_a_lost_link_and_unreachable_node_is_reported(self):
+    def test_watcher_relinks_then_unreachable_node_is_reported_and_offline_one_skipped(self):
         os.unlink(self.link)
         env = dict(daemon_util.daemon_env(), GANETI_ROOT=self.cluster.root(1))
         proc = subprocess.run([sys.executable, os.path.join(BIN_DIR, "ganeti-watcher")],
@@ -72,3 +73,8 @@ class VerifyDisksTests(ClusterTestCase):
         self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
         self.assertIn("Node node2 is unreachable: its disks were not checked", proc.stdout)
         self.assertNotIn("Activating", proc.stdout)
+        # an offline node is not asked at all (spec 5.1: online nodes only)
+        self.assertCommandOk("gnt-node", "modify", "--force", "--offline", "yes", "node2")
+        proc = self.verify_disks()
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stdout, ALL_WELL + "\n")
