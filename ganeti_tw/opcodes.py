@@ -163,6 +163,10 @@ class OpClusterVerify(OpCode):
     PARAMS = [("skip_checks", list, t_list_of(t_elem_of({"nplusone_mem"})))]
 
 
+class OpClusterVerifyDisks(OpCode):
+    OP_ID = "OP_CLUSTER_VERIFY_DISKS"
+
+
 class OpClusterConfigQuery(OpCode):
     OP_ID = "OP_CLUSTER_CONFIG_QUERY"
     PARAMS = [("output_fields", REQUIRED,

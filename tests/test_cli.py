@@ -4,6 +4,7 @@ from twisted.trial import unittest
 
 from ganeti_tw import utils
 from ganeti_tw.cli import generate_table, keyval_arg, selected_fields
+from ganeti_tw.cli.cluster import verify_disks_plan
 from ganeti_tw.cli.node import build_parser
 
 
@@ -45,3 +46,20 @@ class ParsingTests(unittest.SynchronousTestCase):
     def test_node_modify_flags(self):
         opts = build_parser().parse_args(["modify", "-C", "yes", "-D", "no", "node2"])
         self.assertEqual((opts.master_candidate, opts.drained, opts.offline), (True, False, None))
+
+
+class VerifyDisksPlanTests(unittest.SynchronousTestCase):
+    def test_instances_with_lost_disks_are_reported_not_activated(self):
+        nodes, to_activate, lost = verify_disks_plan(
+            [["node3"], {"node4": "disk check failed"}, ["a", "b"],
+             {"b": [["node2", "disk/0"], ["node2", "disk/1"]]}])
+        self.assertEqual(nodes, ["Node node3 is unreachable: its disks were not checked",
+                                 "Node node4: cannot check its disks: disk check failed"])
+        self.assertEqual(to_activate, ["a"])
+        self.assertEqual(len(lost), 1)
+        self.assertTrue(lost[0].startswith("Instance b: disk/0, disk/1 missing on node node2: "
+                                           "the disk file is gone"), lost[0])
+        self.assertNotIn("replace-disks", lost[0])
+
+    def test_clean_answer_plans_nothing(self):
+        self.assertEqual(verify_disks_plan([[], {}, [], {}]), ([], [], []))

@@ -125,3 +125,40 @@ class CommandLineTests(unittest.SynchronousTestCase):
         from ganeti_tw.watcher import command
         self.assertEqual(command.main(["--root", self.mktemp(), "--job-age", "soon"]),
                          C.EXIT_FAILURE)
+
+
+class _VerifyDisksClient(_Client):
+    """Answers OP_CLUSTER_VERIFY_DISKS with ``answer``; records archived jobs."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+        self.archived = []
+
+    def query_jobs(self, ids, fields):
+        ops = self.jobs[int(ids[0])]
+        if ops[0]["OP_ID"] == "OP_CLUSTER_VERIFY_DISKS":
+            return [["success", ["success"], [self.answer]]]
+        return super().query_jobs(ids, fields)
+
+    def archive_job(self, job_id):
+        self.archived.append(job_id)
+        return True
+
+
+class VerifyDisksStepTests(unittest.SynchronousTestCase):
+    def watcher(self, answer):
+        self.client = _VerifyDisksClient(answer)
+        return MasterWatcher(Paths(self.mktemp()), self.client, WatcherState())
+
+    def test_one_job_activates_unlinked_instances_but_not_those_with_lost_disks(self):
+        self.watcher([["node3"], {}, ["a", "b", "c"], {"b": [["node2", "disk/0"]]}]).verify_disks()
+        self.assertEqual(self.client.jobs, [
+            [{"OP_ID": "OP_CLUSTER_VERIFY_DISKS"}],
+            [{"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS", "instance_name": "a"},
+             {"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS", "instance_name": "c"}]])
+        self.assertEqual(self.client.archived, ["0"])
+
+    def test_nothing_to_activate_submits_only_the_check(self):
+        self.watcher([[], {}, [], {}]).verify_disks()
+        self.assertEqual(self.client.jobs, [[{"OP_ID": "OP_CLUSTER_VERIFY_DISKS"}]])

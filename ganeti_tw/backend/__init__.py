@@ -38,7 +38,8 @@ PROCEDURES: Dict[str, Callable[..., Any]] = {
 }
 PROCEDURES.update((name, getattr(instance, name)) for name in (
     "blockdev_create", "blockdev_remove", "blockdev_assemble", "blockdev_shutdown",
-    "blockdev_grow", "blockdev_find", "blockdev_rename", "file_storage_dir_create",
+    "blockdev_grow", "blockdev_find", "blockdev_rename", "instance_activate_disks",
+    "instance_disks_status", "file_storage_dir_create",
     "file_storage_dir_remove", "file_storage_dir_rename", "storage_free", "instance_start",
     "instance_shutdown", "instance_reboot", "instance_list", "instance_info",
     "all_instances_info", "hypervisor_node_info", "hypervisor_validate_params",

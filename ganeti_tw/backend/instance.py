@@ -140,6 +140,46 @@ async def assemble_instance_disks(ctx: NodeContext, instance: Dict[str, Any]) ->
     return paths
 
 
+async def instance_activate_disks(ctx: NodeContext, data: Dict[str, Any]) -> List[str]:
+    """Assemble the disks and (re)write the instance's links to them; the device paths.
+
+    The links live in the volatile run dir, so a reboot loses them while the
+    disk files stay: activation must bring both back (spec 9.6, 11.1 step 10).
+    """
+    instance = _instance(data)
+    devices = await assemble_instance_disks(ctx, data)
+    _write_links(ctx, instance.name, devices)
+    return devices
+
+
+async def _disk_status(ctx: NodeContext, name: str, index: int,
+                       disk: Dict[str, Any]) -> Dict[str, Any]:
+    try:
+        device = _device(ctx, disk)
+        found = await device.find() is not None
+    except errors.GenericError as err:
+        return {"found": False, "linked": False, "error": str(err)}
+    link = ctx.paths.instance_disk_link(name, index)
+    linked = os.path.islink(link) and os.readlink(link) == device.dev_path
+    return {"found": found, "linked": linked, "error": None}
+
+
+async def instance_disks_status(ctx: NodeContext,
+                                instances: Dict[str, List[Dict[str, Any]]]
+                                ) -> Dict[str, List[Dict[str, Any]]]:
+    """For ``{instance: [disk, ...]}``: per disk ``{found, linked, error}``.
+
+    ``found``: the disk exists here; ``linked``: its assembled link (what
+    activation or start writes) is in place. Found but not linked means the
+    disks need activating again, typically after a reboot.
+    """
+    out = {}
+    for name, disks in instances.items():
+        out[name] = [await _disk_status(ctx, name, index, disk)
+                     for index, disk in enumerate(disks)]
+    return out
+
+
 # instances ------------------------------------------------------------------------------
 
 async def instance_start(ctx: NodeContext, data: Dict[str, Any]) -> bool:
@@ -262,8 +302,7 @@ async def migration_info(ctx: NodeContext, data: Dict[str, Any]) -> Any:
 async def accept_instance(ctx: NodeContext, data: Dict[str, Any], info: Any,
                           target: str) -> bool:
     instance = _instance(data)
-    devices = await assemble_instance_disks(ctx, data)
-    _write_links(ctx, instance.name, devices)
+    await instance_activate_disks(ctx, data)
     hypervisor = _hypervisor(ctx, instance.hypervisor)
     await _maybe_await(hypervisor.accept_instance(instance, info, target))
     return True

@@ -4,9 +4,9 @@ import os
 import shutil
 import sys
 import time
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
-from ganeti_tw import constants as C, opcodes, ssconf
+from ganeti_tw import constants as C, errors, opcodes, ssconf
 from ganeti_tw.cli import (Parser, UsageError, add_command, add_submit_option, get_client,
                            ident_keyval_arg, keyval_arg, make_parser, run, submit_one)
 from ganeti_tw.cli.tags import add_tag_commands
@@ -121,6 +121,49 @@ def verify(opts: Any) -> int:
     return 0 if result in (None, True) else C.EXIT_FAILURE
 
 
+def verify_disks_plan(result: List[Any]) -> Tuple[List[str], List[str], List[str]]:
+    """OP_CLUSTER_VERIFY_DISKS' answer as (node problems, instances to activate, missing disks).
+
+    An instance with a missing disk is not activated: activation cannot bring
+    a lost file back, only its link.
+    """
+    unreachable, node_errors, inactive, missing = result
+    nodes = ["Node %s is unreachable: its disks were not checked" % node
+             for node in unreachable]
+    nodes += ["Node %s: cannot check its disks: %s" % (node, message)
+              for node, message in sorted(node_errors.items())]
+    lost = ["Instance %s: %s missing on node %s: the disk file is gone; reinstall the "
+            "instance or restore the disk from a backup"
+            % (name, ", ".join(iv_name for _, iv_name in disks),
+               ",".join(sorted({node for node, _ in disks})))
+            for name, disks in sorted(missing.items())]
+    return nodes, [name for name in inactive if name not in missing], lost
+
+
+def verify_disks(opts: Any) -> int:
+    nodes, to_activate, lost = verify_disks_plan(
+        submit_one(opts, opcodes.OpClusterVerifyDisks()))
+    code = C.EXIT_SUCCESS if not nodes else C.EXIT_FAILURE
+    for line in nodes:
+        print(line)
+    for name in to_activate:
+        print("Activating disks for instance %s" % name, flush=True)
+        try:
+            submit_one(opts, opcodes.OpInstanceActivateDisks(instance_name=name))
+        except errors.GenericError as err:
+            print("  failed: %s" % errors.format_error(err))
+            code = C.EXIT_FAILURE
+        else:
+            print("  activated")
+    for line in lost:
+        print(line)
+    if lost:
+        code = C.EXIT_FAILURE
+    if not (nodes or to_activate or lost):
+        print("All disks of running instances on online nodes are present and activated")
+    return code
+
+
 def modify(opts: Any) -> int:
     hvparams = dict(opts.hypervisor_parameters or []) or None
     enabled = opts.enabled_hypervisors.split(",") if opts.enabled_hypervisors else None
@@ -233,6 +276,9 @@ def build_parser() -> Parser:
 
     p = add_command(sub, "verify", verify, "check the cluster's consistency")
     p.add_argument("--no-nplus1-mem", action="store_true", help="skip the N+1 memory check")
+
+    add_command(sub, "verify-disks", verify_disks,
+                "find missing disks and activate those of running instances that need it")
 
     p = add_command(sub, "modify", modify, "change cluster parameters")
     p.add_argument("-C", "--candidate-pool-size", type=int)

@@ -2,7 +2,7 @@
 
 from ganeti_tw.cmdlib.cluster import (
     LUClusterConfigQuery, LUClusterDestroy, LUClusterQuery, LUClusterRedistConf,
-    LUClusterSetParams, LUClusterVerify)
+    LUClusterSetParams, LUClusterVerify, LUClusterVerifyDisks)
 from ganeti_tw.cmdlib.node import LUNodeAdd, LUNodeQuery, LUNodeRemove, LUNodeSetParams
 from ganeti_tw.cmdlib.allocator import LUTestAllocator
 from ganeti_tw.cmdlib.instance import (
@@ -21,6 +21,7 @@ LU_FOR_OPCODE = {
     "OP_CLUSTER_DESTROY": LUClusterDestroy,
     "OP_CLUSTER_QUERY": LUClusterQuery,
     "OP_CLUSTER_VERIFY": LUClusterVerify,
+    "OP_CLUSTER_VERIFY_DISKS": LUClusterVerifyDisks,
     "OP_CLUSTER_CONFIG_QUERY": LUClusterConfigQuery,
     "OP_CLUSTER_SET_PARAMS": LUClusterSetParams,
     "OP_CLUSTER_REDIST_CONF": LUClusterRedistConf,

@@ -162,7 +162,51 @@ def _checked_files() -> List[str]:
 CANDIDATE_ONLY_FILES = ("config.data", "cluster-ca.key")
 
 
-class LUClusterVerify(LogicalUnit):
+async def _disks_status(rpc: Any, online: List[str],
+                        instances: List[objects.Instance]) -> Dict[str, Any]:
+    """Ask every online node, in parallel, about the disks of ``instances`` it is primary of.
+
+    Returns ``{node: RpcResult}`` whose data is ``instance_disks_status``'s
+    answer ``{instance: [{found, linked, error}, ...]}``.
+    """
+    asked: Dict[str, Dict[str, List[Any]]] = {node: {} for node in online}
+    for inst in instances:
+        if inst.primary_node in asked:
+            asked[inst.primary_node][inst.name] = [disk.to_dict() for disk in inst.disks]
+    results = await defer.gatherResults([
+        defer.ensureDeferred(rpc.call_one(node, "instance_disks_status", [wanted]))
+        for node, wanted in asked.items()])
+    return {result.node: result for result in results}
+
+
+def _missing_disks(status: Dict[str, Any],
+                   instances: List[objects.Instance]) -> Dict[str, List[Any]]:
+    """``{instance: [(iv_name, detail)]}`` of disks absent on their (online) primary."""
+    missing: Dict[str, List[Any]] = {}
+    for inst in instances:
+        result = status.get(inst.primary_node)
+        if result is None:
+            continue
+        if result.failed:
+            answers = [{"found": False, "error": result.fail_msg}] * len(inst.disks)
+        else:
+            answers = result.data.get(inst.name, [])
+        for disk, answer in zip(inst.disks, answers):
+            if not answer["found"]:
+                missing.setdefault(inst.name, []).append((disk.iv_name, answer["error"] or ""))
+    return missing
+
+
+class _AllSharedLU(LogicalUnit):
+    """Looks at the whole cluster, changing nothing: all nodes and instances, shared."""
+
+    def expand_names(self) -> None:
+        self.needed_locks[LEVEL_INSTANCE] = ALL_SET
+        self.needed_locks[LEVEL_NODE] = ALL_SET
+        self.share_locks = {LEVEL_INSTANCE: True, LEVEL_NODE: True}
+
+
+class LUClusterVerify(_AllSharedLU):
     """Check every online node against the master's view (spec 5.1)."""
 
     HPATH = "cluster-verify"
@@ -181,11 +225,6 @@ class LUClusterVerify(LogicalUnit):
         for node, script in failed:
             self.feedback("  - ERROR: node %s: hook script %s failed" % (node, script))
         return result and not failed
-
-    def expand_names(self) -> None:
-        self.needed_locks[LEVEL_INSTANCE] = ALL_SET
-        self.needed_locks[LEVEL_NODE] = ALL_SET
-        self.share_locks = {LEVEL_INSTANCE: True, LEVEL_NODE: True}
 
     def _error(self, message: str) -> None:
         self.bad = True
@@ -254,7 +293,9 @@ class LUClusterVerify(LogicalUnit):
             for inst in running[name].data or []:
                 where.setdefault(inst, []).append(name)
         self.feedback("* Verifying instances")
-        missing = await self._missing_disks(online)
+        instances = [cfg.get_instance(name) for name in cfg.instance_names()]
+        status = await _disks_status(self.rpc, online, instances)
+        missing = _missing_disks(status, instances)
         for inst_name in cfg.instance_names():
             inst = cfg.get_instance(inst_name)
             pnode = inst.primary_node
@@ -275,28 +316,10 @@ class LUClusterVerify(LogicalUnit):
                     self._error("instance %s: should not run on node %s" % (inst_name, other))
             for iv_name, problem in missing.get(inst_name, []):
                 self._error("instance %s: disk %s missing on node %s%s"
-                            % (inst_name, iv_name, pnode, problem))
+                            % (inst_name, iv_name, pnode, problem and ": " + problem))
         for inst_name, nodes in sorted(where.items()):
             self._error("node %s: orphan instance %s running (not in the configuration)"
                         % (",".join(nodes), inst_name))
-
-    async def _missing_disks(self, online: List[str]) -> Dict[str, List[Any]]:
-        """{instance: [(iv_name, detail)]} of disks absent on their primary, asked in parallel."""
-        cfg = self.cfg
-        asked = []
-        for inst in cfg.data.instances.values():
-            if inst.primary_node in online:
-                for disk in inst.disks:
-                    asked.append((inst.name, disk.iv_name, defer.ensureDeferred(
-                        self.rpc.call_one(inst.primary_node, "blockdev_find",
-                                          [disk.to_dict()]))))
-        results = await defer.gatherResults([d for _, _, d in asked])
-        missing: Dict[str, List[Any]] = {}
-        for (inst_name, iv_name, _), found in zip(asked, results):
-            if found.failed or not found.data:
-                missing.setdefault(inst_name, []).append(
-                    (iv_name, ": " + found.fail_msg if found.failed else ""))
-        return missing
 
     def _verify_node(self, node: Any, data: Dict[str, Any], expected: Dict[str, Any]) -> None:
         name = node.name
@@ -324,3 +347,37 @@ class LUClusterVerify(LogicalUnit):
                 self._error("node %s: file %s differs from the master's copy" % (name, fname))
         for peer, message in sorted((data.get("node-net-test") or {}).items()):
             self._error("node %s: cannot reach node %s: %s" % (name, peer, message))
+
+
+class LUClusterVerifyDisks(_AllSharedLU):
+    """Disks of admin-up instances: gone, or present but not activated (spec 5.1).
+
+    Ganeti lists LVM volumes; our disks are files, and "not activated" means
+    the disk file is on the primary but the instance's disk link (kept in the
+    node's volatile run dir) is not, as after a reboot. Returns
+    ``[unreachable_nodes, {node: error}, [instances needing activate-disks],
+    {instance: [[node, iv_name], ...] missing}]``.
+    """
+
+    async def exec(self) -> List[Any]:
+        cfg = self.cfg
+        online = cfg.online_nodes()
+        instances = [inst for inst in (cfg.get_instance(name) for name in cfg.instance_names())
+                     if inst.admin_up and inst.primary_node in online]
+        status = await _disks_status(self.rpc, online, instances)
+        unreachable = []
+        node_errors = {}
+        for node in online:
+            result = status[node]
+            if result.unreachable:
+                unreachable.append(node)
+            elif result.failed:
+                node_errors[node] = result.fail_msg
+        answered = [inst for inst in instances if not status[inst.primary_node].failed]
+        missing = {name: [[cfg.get_instance(name).primary_node, iv_name]
+                          for iv_name, _ in disks]
+                   for name, disks in _missing_disks(status, answered).items()}
+        inactive = [inst.name for inst in answered
+                    if any(answer["found"] and not answer["linked"]
+                           for answer in status[inst.primary_node].data.get(inst.name, []))]
+        return [unreachable, node_errors, inactive, missing]

@@ -15,7 +15,13 @@ class LUInstanceActivateDisks(InstanceLU):
         self.check_node_online(self.instance.primary_node)
 
     async def exec(self) -> List[List[str]]:
-        return await self.assemble_disks(self.instance)
+        """``[[node, iv_name, path], ...]``; the node also relinks the disks for the instance."""
+        instance = self.instance
+        result = await self.rpc.call_one(instance.primary_node, "instance_activate_disks",
+                                         [self.wire(instance)])
+        paths = result.raise_on_error("Activating the disks of %s" % instance.name)
+        return [[instance.primary_node, disk.iv_name, path]
+                for disk, path in zip(instance.disks, paths)]
 
 
 class LUInstanceDeactivateDisks(InstanceLU):

@@ -21,14 +21,19 @@ OFFLINE_MSG = "Node is marked offline"
 
 
 class RpcResult:
-    """One node's answer: ``data`` on success, else ``fail_msg``."""
+    """One node's answer: ``data`` on success, else ``fail_msg``.
+
+    ``unreachable``: the node did not answer at all (no connection, timeout),
+    as opposed to a procedure that ran and failed there.
+    """
 
     def __init__(self, node: str, data: Any = None, fail_msg: Optional[str] = None,
-                 offline: bool = False):
+                 offline: bool = False, unreachable: bool = False):
         self.node = node
         self.data = data
         self.fail_msg = fail_msg
         self.offline = offline
+        self.unreachable = unreachable
 
     @property
     def failed(self) -> bool:
@@ -122,12 +127,12 @@ class RpcClient:
             answer = await d
         except defer.TimeoutError:
             return RpcResult(node, fail_msg="Timeout after %ds calling %s on %s:%d"
-                             % (timeout, procedure, address[0], address[1]))
+                             % (timeout, procedure, address[0], address[1]), unreachable=True)
         except (ierror.ConnectError, ierror.ConnectionLost, ierror.ConnectionDone,
                 pb.PBConnectionLost, pb.DeadReferenceError) as err:
             self._roots.pop((node,) + address, None)
             return RpcResult(node, fail_msg="Error connecting to %s:%d: %s"
-                             % (address[0], address[1], _describe(err)))
+                             % (address[0], address[1], _describe(err)), unreachable=True)
         except pb.Error as err:
             return RpcResult(node, fail_msg="RPC error calling %s: %s" % (procedure, err))
         except errors.GenericError as err:  # e.g. this node's certificate is unreadable

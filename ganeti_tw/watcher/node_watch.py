@@ -3,8 +3,8 @@
 Every node keeps its own node daemon alive; the master also keeps its
 daemons alive, archives old jobs, restarts instances that died
 (``ERROR_down``, at most :data:`constants.WATCHER_MAXTRIES` times per
-outage), re-activates disks after a node reboot and writes the
-instance-status file.
+outage), re-activates disks after a node reboot, writes the
+instance-status file and activates disks whose links are gone (verify-disks).
 """
 
 import logging
@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from ganeti_tw import constants as C, daemon_util, errors, luxi, master_role, ssconf, utils
 from ganeti_tw.cli import poll_job
+from ganeti_tw.cli.cluster import verify_disks_plan
 from ganeti_tw.paths import Paths
 from ganeti_tw.watcher import pause
 from ganeti_tw.watcher.state import WatcherState, locked_state
@@ -79,6 +80,7 @@ class MasterWatcher:
         self.write_instance_status(instances)
         restarted = self.restart_instances(instances)
         self.activate_disks_after_reboot(instances, nodes, restarted)
+        self.verify_disks()
 
     def write_instance_status(self, instances: List[Dict[str, Any]]) -> None:
         text = "".join("%s %s\n" % (i["name"], i["status"]) for i in instances)
@@ -132,11 +134,31 @@ class MasterWatcher:
                                "instance_name": inst["name"]}],
                              "disk activation of %s" % inst["name"])
 
-    def run_job(self, ops: List[dict], what: str) -> Optional[list]:
-        """Submit and wait; a failure is logged, never raised (the pass goes on)."""
+    def verify_disks(self) -> None:
+        """Step 10: one job activating the disks verify-disks finds unlinked."""
+        result = self.run_job([{"OP_ID": "OP_CLUSTER_VERIFY_DISKS"}], "disk verification",
+                              archive=True)
+        if result is None:
+            return
+        nodes, to_activate, lost = verify_disks_plan(result[0])
+        for line in nodes + lost:
+            log.warning("%s", line)
+        if to_activate:
+            log.info("Activating the disks of %s", ", ".join(to_activate))
+            self.run_job([{"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS", "instance_name": name}
+                          for name in to_activate], "disk activation")
+
+    def run_job(self, ops: List[dict], what: str, archive: bool = False) -> Optional[list]:
+        """Submit and wait; a failure is logged, never raised (the pass goes on).
+
+        ``archive``: archive the job once it has succeeded (a routine check).
+        """
         try:
             job_id = self.client.submit_job(ops)
-            return poll_job(self.client, job_id, feedback=lambda entry: None)
+            result = poll_job(self.client, job_id, feedback=lambda entry: None)
+            if archive:
+                self.client.archive_job(job_id)
+            return result
         except (errors.JobQueueDrainError, errors.JobQueueFull) as err:
             log.warning("Cannot submit the %s: %s", what, errors.format_error(err))
         except errors.GenericError as err:

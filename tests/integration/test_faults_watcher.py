@@ -116,7 +116,8 @@ class WatcherTests(ClusterTestCase):
         self.assertEqual(self.watch(1, "--job-age", "0").returncode, 0)
         info = self.assertCommandOk("gnt-cluster", "queue", "info")
         self.assertIn("Jobs in the queue: 0", info)
-        self.assertIn("Archived jobs: %d" % (len(jobs) + 2), info)  # and the 2 node adds
+        # and the 2 node adds, and the pass's own verify-disks job (spec 11.1 step 10)
+        self.assertIn("Archived jobs: %d" % (len(jobs) + 3), info)
         for job in jobs:
             self.assertTrue(os.path.exists(self.cluster.paths(1).archived_job_file(int(job))))
             self.assertTrue(os.path.exists(self.cluster.paths(2).archived_job_file(int(job))))
