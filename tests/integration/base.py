@@ -4,6 +4,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Any, List, Optional
@@ -11,7 +12,15 @@ from typing import Any, List, Optional
 from twisted.trial import unittest
 
 from ganeti_tw import constants as C, daemon_util, luxi
-from ganeti_tw.local_cluster import LocalCluster
+from ganeti_tw.local_cluster import BIN_DIR, LocalCluster
+
+
+def run_watcher(cluster: LocalCluster, node: int, *args: str) -> subprocess.CompletedProcess:
+    """One ganeti-watcher pass on ``node``, as cron would run it."""
+    env = dict(daemon_util.daemon_env(), GANETI_ROOT=cluster.root(node))
+    return subprocess.run([sys.executable, os.path.join(BIN_DIR, "ganeti-watcher")]
+                          + list(args), env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
 
 
 class ClusterTestCase(unittest.SynchronousTestCase):

@@ -3,11 +3,9 @@
 import json
 import os
 import subprocess
-import sys
 
 from ganeti_tw import constants as C, daemon_util
-from ganeti_tw.local_cluster import BIN_DIR
-from tests.integration.base import ClusterTestCase, delay_op
+from tests.integration.base import ClusterTestCase, delay_op, run_watcher
 from tests.integration.rapi_util import RapiConnection
 from tests.integration.test_faults import summary
 
@@ -18,11 +16,7 @@ class WatcherTests(ClusterTestCase):
     BASE_IP = "127.0.25."
 
     def watch(self, node: int, *args: str) -> subprocess.CompletedProcess:
-        """One ganeti-watcher pass on ``node``, as cron would run it."""
-        env = dict(daemon_util.daemon_env(), GANETI_ROOT=self.cluster.root(node))
-        return subprocess.run([sys.executable, os.path.join(BIN_DIR, "ganeti-watcher")]
-                              + list(args), env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=120)
+        return run_watcher(self.cluster, node, *args)
 
     def watcher_log(self, node: int) -> str:
         try:
