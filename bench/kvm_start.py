@@ -18,12 +18,21 @@ round is:
   in-process, in a child process running a reactor, node root in /tmp) until
   QMP answers; no CLI, job or RPC.
 
+* python: ``python3 -c pass`` (and with ``-S``, without the site hook and
+  its ``.pth`` files): what any Python command pays before its first line,
+  the floor under ``fake`` and ``ganeti``.
+
+The package is byte-compiled first, as an installed one is (pip and dpkg
+compile at install time): with PYTHONDONTWRITEBYTECODE set, as in some
+environments, every gnt-* call would otherwise compile what it imports.
+
 Prints the medians and the ratios to plain qemu (target: ganeti / plain <= 1.2).
 
 Run:  python3 bench/kvm_start.py [--runs 5]
 """
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -37,7 +46,7 @@ from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _util import local_cluster, median, ms, print_json, verdict  # noqa: E402
+from _util import REPO, local_cluster, median, ms, print_json, verdict  # noqa: E402
 
 from ganeti_tw import daemon_util  # noqa: E402
 from ganeti_tw.local_cluster import BIN_DIR, LocalCluster  # noqa: E402
@@ -211,19 +220,33 @@ def provider_times(opts: argparse.Namespace) -> List[float]:
     return json.loads(out.splitlines()[-1])[opts.warmup:]
 
 
+def python_start_times(opts: argparse.Namespace) -> Dict[str, List[float]]:
+    """Wall times of an empty Python run, with and without the site hook."""
+    out: Dict[str, List[float]] = {"python": [], "python -S": []}
+    for _ in range(opts.warmup + opts.runs):
+        for kind, argv in (("python", [sys.executable, "-c", "pass"]),
+                           ("python -S", [sys.executable, "-S", "-c", "pass"])):
+            started = time.monotonic()
+            subprocess.run(argv, check=True)
+            out[kind].append(time.monotonic() - started)
+    return {kind: values[opts.warmup:] for kind, values in out.items()}
+
+
 def report(times: Dict[str, List[float]], opts: argparse.Namespace) -> dict:
     ganeti, plain = median(times["ganeti"]), median(times["plain"])
     ratio = ganeti / plain
     print()
     print("kvm start until QMP 'running' (tcg, 128 MiB busybox guest): %d runs (+%d warm-up)"
           % (opts.runs, opts.warmup))
-    for kind in ("ganeti", "plain", "fake", "provider"):
+    for kind in ("ganeti", "plain", "fake", "provider", "python", "python -S"):
         values = times[kind]
-        print("  %-7s median %7.1f ms  min %7.1f ms  max %7.1f ms" % (
+        print("  %-9s median %7.1f ms  min %7.1f ms  max %7.1f ms" % (
             kind, median(values) * 1000, min(values) * 1000, max(values) * 1000))
     print("  (fake: gnt-instance startup of a fake-hypervisor instance, the CLI + job + RPC "
           "part of 'ganeti')")
     print("  (provider: the kvm provider's start_instance in-process, no CLI/job/RPC)")
+    print("  (python: an empty python3 run, the floor under every gnt-* command; -S: without "
+          "site and its .pth files)")
     provider_ratio = median(times["provider"]) / plain
     print("  ratio ganeti/plain %.2f   target <= %.1f  %s"
           % (ratio, TARGET_RATIO, verdict(ratio <= TARGET_RATIO)))
@@ -233,6 +256,8 @@ def report(times: Dict[str, List[float]], opts: argparse.Namespace) -> dict:
             "fake_startup_median_ms": ms(median(times["fake"])),
             "provider_median_ms": ms(median(times["provider"])),
             "provider_ratio": round(provider_ratio, 3),
+            "python_start_median_ms": ms(median(times["python"])),
+            "python_nosite_start_median_ms": ms(median(times["python -S"])),
             "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO,
             "meets_target": ratio <= TARGET_RATIO}
 
@@ -249,9 +274,12 @@ def main() -> int:
     opts = parser.parse_args()
     if opts.runs < 1 or opts.warmup < 0:
         parser.error("need --runs >= 1 and --warmup >= 0")
+    # as installed: no compiling of the modules a command imports on each call
+    compileall.compile_dir(os.path.join(REPO, "ganeti_tw"), quiet=1)
     with local_cluster(2, opts.base_ip, quiet=False, **cluster_options()) as cluster:
         times = measure(cluster, opts)
     times["provider"] = provider_times(opts)
+    times.update(python_start_times(opts))
     print_json(report(times, opts))
     return 0
 

@@ -1,4 +1,8 @@
-"""CLI helpers: tables, option parsing, units."""
+"""CLI helpers: tables, option parsing, units, process exit."""
+
+import os
+import subprocess
+import sys
 
 from twisted.trial import unittest
 
@@ -6,6 +10,11 @@ from ganeti_tw import utils
 from ganeti_tw.cli import generate_table, keyval_arg, selected_fields
 from ganeti_tw.cli.cluster import verify_disks_plan
 from ganeti_tw.cli.node import build_parser
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# buffered output, as a command's is when nobody sets PYTHONUNBUFFERED
+CHILD_ENV = dict({k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+                 PYTHONPATH=REPO)
 
 
 class TableTests(unittest.SynchronousTestCase):
@@ -63,3 +72,48 @@ class VerifyDisksPlanTests(unittest.SynchronousTestCase):
 
     def test_clean_answer_plans_nothing(self):
         self.assertEqual(verify_disks_plan([[], {}, [], {}]), ([], [], []))
+
+
+class ExitProcessTests(unittest.SynchronousTestCase):
+    """bin/gnt-* end through exit_process: output flushed, exit codes kept."""
+
+    def run_script(self, body: str) -> "subprocess.CompletedProcess":
+        code = "from ganeti_tw.cli import exit_process\n" + body
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=CHILD_ENV)
+
+    def test_buffered_output_is_flushed_and_code_kept(self):
+        proc = self.run_script("import sys\n"
+                               "def main():\n"
+                               "    print('rows', end='')\n"
+                               "    sys.stderr.write('warn')\n"
+                               "    return 3\n"
+                               "exit_process(main)\n")
+        self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (3, "rows", "warn"))
+
+    def test_help_exits_zero_with_its_text(self):
+        proc = self.run_script("from ganeti_tw.cli.job import main\n"
+                               "exit_process(lambda: main(['--help']))\n")
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("usage: gnt-job", proc.stdout)
+
+    def test_unexpected_exception_keeps_its_traceback(self):
+        proc = self.run_script("def main():\n    raise RuntimeError('boom')\nexit_process(main)\n")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("RuntimeError: boom", proc.stderr)
+
+    def test_closed_pipe_is_a_quiet_failure(self):
+        # the reader ("| head -1") has gone before the buffered output is flushed
+        code = ("from ganeti_tw.cli import exit_process\n"
+                "import sys\n"
+                "def main():\n"
+                "    sys.stdin.read()\n"
+                "    print('row')\n"
+                "    return 0\n"
+                "exit_process(main)\n")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=CHILD_ENV)
+        proc.stdout.close()
+        _, err = proc.communicate(b"")
+        self.assertEqual((proc.returncode, err), (1, b""))

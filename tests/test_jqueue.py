@@ -238,6 +238,50 @@ class JobQueueTests(unittest.TestCase):
             self.assertEqual(self.queue.job_ids(), [])
         return defer.ensureDeferred(go())
 
+    def test_job_with_free_locks_is_written_once_already_running(self):
+        writes = []
+        real_write = self.queue._write_files
+        self.patch(self.queue, "_write_files", lambda files: (writes.append(files),
+                                                               real_write(files)))
+
+        async def go():
+            job_id = await self.queue.submit_job([{"OP_ID": "OP_TEST_DELAY", "duration": 0.3}])
+            # one write made the job known and started it: no opcode runs before it
+            self.assertEqual(len(writes), 1)
+            self.assertEqual([name for name, _ in writes[0]], ["serial", "job-%d" % job_id])
+            self.assertEqual(self.job_file(job_id)["ops"][0]["status"], "running")
+            self.assertEqual(await self.wait_final(job_id), "success")
+        return defer.ensureDeferred(go())
+
+    def test_failed_submission_of_a_waiting_job_never_executes_it(self):
+        executed = []
+        real_run = self.ctx.processor._run_with_hooks
+
+        async def run_with_hooks(lu):
+            executed.append(lu.op.OP_ID)
+            return await real_run(lu)
+        self.patch(self.ctx.processor, "_run_with_hooks", run_with_hooks)
+        real_write = self.queue._write_files
+
+        def broken(*args):
+            raise OSError(28, "No space left on device")
+
+        async def go():
+            owner = object()
+            await self.ctx.glm.acquire(owner, LEVEL_CLUSTER, [BGL], shared=False)
+            self.patch(self.queue, "_write_files", broken)
+            with self.assertRaises(errors.JobQueueError):
+                await self.queue.submit_job([DELAY0])
+            self.patch(self.queue, "_write_files", real_write)
+            self.ctx.glm.release_all(owner)
+            job_id = await self.queue.submit_job([DELAY0])
+            self.assertEqual(await self.wait_final(job_id), "success")
+            self.assertEqual(executed, ["OP_TEST_DELAY"])  # the later job's only
+            self.assertEqual(self.queue.job_ids(), [job_id])
+            self.assertEqual(sorted(os.listdir(self.ctx.paths.queue_dir)),
+                             sorted(["job-%d" % job_id, "lock", "serial", "version", "archive"]))
+        return defer.ensureDeferred(go())
+
     def test_job_whose_state_cannot_be_written_ends_as_error(self):
         async def go():
             job_id = await self.queue.submit_job([DELAY0])

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from ganeti_tw import constants as C, errors, luxi, ssconf, utils
 from ganeti_tw.paths import Paths, get_paths
@@ -278,3 +278,29 @@ def run(parser: Parser, argv: Optional[List[str]] = None) -> int:
     except BrokenPipeError:
         return C.EXIT_FAILURE
     return code or C.EXIT_SUCCESS
+
+
+def exit_process(main: Callable[[], int]) -> NoReturn:
+    """The body of a bin/gnt-* script: run ``main``, flush the output, end the process.
+
+    Skips the interpreter's teardown (``os._exit``): finalizing the modules
+    costs about 8 ms per command, a tenth of a whole job's round trip, and a
+    command has nothing left to clean up (its files are closed by their
+    ``with`` blocks, its LUXI socket by the kernel). An unexpected exception
+    still ends the normal way, with its traceback.
+    """
+    try:
+        code = main()
+    except SystemExit as err:  # argparse's --help
+        code = err.code
+    if code is not None and not isinstance(code, int):
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. "gnt-instance list | head -1"
+        code = code or C.EXIT_FAILURE
+    try:
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code or 0)

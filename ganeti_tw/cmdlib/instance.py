@@ -9,8 +9,8 @@ from twisted.internet import endpoints, protocol
 from ganeti_tw import constants as C, errors, hooks, iallocator, objects
 from ganeti_tw.cmdlib.allocator import run_allocator
 from ganeti_tw.cmdlib.instance_utils import (
-    InstanceLU, check_hypervisor_enabled, check_hypervisor_params, hook_nodes, instance_dir,
-    resolve_name, storage_base)
+    InstanceLU, check_hypervisor_enabled, check_hypervisor_params, check_memory_answer,
+    hook_nodes, instance_dir, resolve_name, storage_base)
 from ganeti_tw.hypervisors import params
 from ganeti_tw.locking import ALL_SET, LEVEL_INSTANCE, LEVEL_NODE
 from ganeti_tw.storage import templates
@@ -233,12 +233,16 @@ class LUInstanceStartup(InstanceLU):
             self.hv_overrides = check_hypervisor_params(
                 instance.hypervisor, params.instance_hvparams(self.cfg.cluster, instance),
                 self.op.hvparams)
-        if not await self.is_running(instance):
+        # both questions in one round trip: the memory answer is only unused
+        # when the instance already runs
+        memory = self.ask_node_memory(instance.primary_node, instance.hypervisor)
+        running = await self.is_running(instance)
+        memory_answer = await memory
+        if not running:
             beparams = self.cfg.cluster.fill_beparams(instance)
             beparams.update(self.op.beparams)
-            await self.check_free_memory(instance.primary_node, beparams[C.BE_MEMORY],
-                                         "starting instance %s" % instance.name,
-                                         instance.hypervisor)
+            check_memory_answer(memory_answer, beparams[C.BE_MEMORY],
+                                "starting instance %s" % instance.name)
 
     async def exec(self) -> Any:
         await self.mark_admin_state(True)

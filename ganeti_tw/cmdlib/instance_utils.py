@@ -4,7 +4,7 @@ import socket
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from twisted.internet import threads
+from twisted.internet import defer, threads
 
 from ganeti_tw import constants as C, errors, hooks
 from ganeti_tw.cmdlib.base import LogicalUnit
@@ -104,15 +104,12 @@ class InstanceLU(LogicalUnit):
     async def check_free_memory(self, node: str, needed: int, reason: str,
                                 hypervisor: str) -> None:
         """Refuse unless ``node`` has ``needed`` MiB free, saying how much is missing."""
-        result = await self.rpc.call_one(node, "hypervisor_node_info", [hypervisor])
-        info = result.raise_on_error("Querying free memory")
-        free = info.get("memory_free")
-        if not isinstance(free, int):
-            raise errors.OpPrereqError("Node %s did not report its free memory" % node)
-        if free < needed:
-            raise errors.OpPrereqError(
-                "Not enough memory on node %s for %s: needed %d MiB, available %d MiB "
-                "(%d MiB missing)" % (node, reason, needed, free, needed - free))
+        check_memory_answer(await self.ask_node_memory(node, hypervisor), needed, reason)
+
+    def ask_node_memory(self, node: str, hypervisor: str) -> "defer.Deferred[Any]":
+        """The node's hypervisor_node_info answer (for ``check_memory_answer``), started now."""
+        return defer.ensureDeferred(self.rpc.call_one(node, "hypervisor_node_info",
+                                                      [hypervisor]))
 
     async def check_free_disk(self, node: str, template: str, needed: int, reason: str) -> None:
         disk_template = templates.get_template(template)
@@ -251,6 +248,18 @@ class InstanceLU(LogicalUnit):
                                          [self.wire(instance)] + args,
                                          timeout=OS_SCRIPT_TIMEOUT)
         return result.raise_on_error(what)
+
+
+def check_memory_answer(result: Any, needed: int, reason: str) -> None:
+    """Refuse unless a node's hypervisor_node_info answer shows ``needed`` MiB free."""
+    info = result.raise_on_error("Querying free memory")
+    free = info.get("memory_free")
+    if not isinstance(free, int):
+        raise errors.OpPrereqError("Node %s did not report its free memory" % result.node)
+    if free < needed:
+        raise errors.OpPrereqError(
+            "Not enough memory on node %s for %s: needed %d MiB, available %d MiB "
+            "(%d MiB missing)" % (result.node, reason, needed, free, needed - free))
 
 
 def check_hypervisor_params(hypervisor: str, cluster_hvparams: Dict[str, Any],

@@ -327,7 +327,15 @@ class JobQueue:
         return [opcodes.OpCode.from_dict(op).to_dict() for op in ops]
 
     async def submit_job(self, ops: Any) -> int:
-        """Queue a job; returns its id once its file is durable on master and candidates."""
+        """Queue a job; returns its id once its file is durable on master and candidates.
+
+        The job is handed to a worker before that write: if its locks are
+        free it reaches "running" in this reactor turn, and the one write
+        carries both the new job and its start (no opcode executes before
+        ``notify_start``'s commit, which is this write). This saves a whole
+        write-and-replicate round per job. If the write fails the job never
+        executes: it is canceled and forgotten.
+        """
         normalized = self.validate_ops(ops)
         self._check_can_submit()
         job = QueuedJob(self._next_serial, normalized)
@@ -335,14 +343,25 @@ class JobQueue:
         self._serial_dirty = True
         self._jobs[job.id] = job
         self._new_jobs.add(job.id)
-        try:
-            await self.commit(job)
-        except errors.JobQueueError:
-            del self._jobs[job.id]
-            raise
+        committed = self.commit(job)
         self._run_queue.append(job)
         self._maybe_start_workers()
+        try:
+            await committed
+        except errors.JobQueueError:
+            del self._jobs[job.id]
+            self._abandon(job)
+            raise
         return job.id
+
+    def _abandon(self, job: QueuedJob) -> None:
+        """Stop a job whose submission failed, before any opcode executed."""
+        for op in job.ops:
+            if op.status not in C.OPS_FINALIZED:
+                op.status = C.OP_STATUS_CANCELING
+        opctx = self._op_contexts.get(job.id)
+        if opctx is not None:
+            opctx.cancel()
 
     # execution ----------------------------------------------------------------------
 

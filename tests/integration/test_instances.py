@@ -261,6 +261,10 @@ class BadInputTests(InstanceTestCase):
             self.assertIn(needle, line, args)
         names = self.config().instance_names()
         self.assertEqual(names, ["dup1"])
+        # a start checks the node's free memory too, counting a -B override
+        self.gi("shutdown", "dup1")
+        line = self.assertCommandFails("gnt-instance", "startup", "-B", "memory=9000000", "dup1")
+        self.assertIn("Not enough memory on node node2 for starting instance dup1", line)
         line = self.assertCommandFails("gnt-instance", "grow-disk", "dup1", "4", "1g")
         self.assertIn("disk", line)
 
