@@ -18,7 +18,7 @@ from ganeti_tw.paths import Paths
 
 # What `xm list` shows for an idle domain; the fake ones are always idle.
 _STATE = "---b-"
-# a state file is three short numbers; more is corrupt (and _parse_state says so)
+# a state file is three short numbers: its first 4 KiB are all of it
 _STATE_MAX = 4096
 # Pending incoming migrations are dot files: instance names never start with
 # a dot, so they cannot clash with a running instance or show in listings.
