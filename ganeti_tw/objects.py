@@ -151,10 +151,15 @@ class Cluster(ConfigObject):
         "noded_port": constants.DEFAULT_NODED_PORT, "tags": [], "ctime": 0, "mtime": 0,
     }
 
-    def fill_beparams(self, instance: "Instance") -> Dict[str, Any]:
-        """Cluster defaults overridden by the instance's own backend parameters."""
+    def default_beparams(self) -> Dict[str, Any]:
+        """The backend parameters of an instance that sets none of its own."""
         filled = dict(constants.BEC_DEFAULTS)
         filled.update(self.beparams.get(constants.PP_DEFAULT, {}))
+        return filled
+
+    def fill_beparams(self, instance: "Instance") -> Dict[str, Any]:
+        """Cluster defaults overridden by the instance's own backend parameters."""
+        filled = self.default_beparams()
         filled.update(instance.beparams)
         return filled
 

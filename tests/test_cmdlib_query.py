@@ -214,6 +214,18 @@ class InstanceQueryFieldTests(LUTestCase):
         self.assertEqual(values, {"hv/acpi": False, "hv/kernel_path": "", "hv/pae": None,
                                   "network_port": 11000})
 
+    def test_rows_of_one_query_share_no_filled_parameters(self):
+        # the cluster layers are computed once per query; each row still gets its own dicts
+        rows = {row[0]: row[1:] for row in self.run_lu(
+            LUInstanceQuery, query(["name", "beparams", "be/vcpus", "hvparams"]))}
+        self.assertEqual((rows["inst1"][1], rows["inst3"][1], rows["inst4"][1]), (2, 1, 1))
+        rows["inst3"][0][C.BE_VCPUS] = 99
+        rows["inst3"][2]["extra"] = True
+        self.assertEqual(rows["inst4"][0][C.BE_VCPUS], 1)
+        self.assertNotIn("extra", rows["inst4"][2])
+        again = self.run_lu(LUInstanceQuery, query(["beparams", "hvparams"], ["inst3"]))[0]
+        self.assertEqual((again[0][C.BE_VCPUS], again[1]), (1, {}))
+
     def test_hv_param_of_another_hypervisor_is_none(self):
         self.assertIsNone(self.field("hv/acpi", "inst1"))
 

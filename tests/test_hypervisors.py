@@ -118,7 +118,10 @@ class FakeLifecycleTests(FakeTestBase):
             await self.hv.accept_instance(instance("incoming1"), "0\n128\n1\n", "127.0.1.1")
             with open(self.state_file(".web3.tmp"), "w") as fh:
                 fh.write("0\n1\n1\n")
+            os.makedirs(self.state_file("not-an-instance"))
             self.assertEqual(await self.hv.list_instances(), ["db1", "web2", "web10"])
+            self.assertEqual([info[0] for info in await self.hv.get_all_instances_info()],
+                             ["db1", "web2", "web10"])
         return run(go())
 
     def test_list_without_state_dir_is_empty(self):

@@ -1,5 +1,6 @@
 """What every daemon shares: the --root option and logging to the root's log dir."""
 
+import gc
 import os
 import sys
 from typing import NoReturn
@@ -61,3 +62,17 @@ def fail_startup(message: str, code: int) -> NoReturn:
     """Refuse to start: one line on stderr, Ganeti's exit code."""
     sys.stderr.write("%s\n" % message)
     raise SystemExit(code)
+
+
+# Young-generation collections after this many net allocations instead of 700.
+# A bulk answer (1000 instances) allocates ~50 000 containers that live until
+# it is written: with CPython's default, a collection runs every 700 of them,
+# the half-built answer is promoted to the old generation, and full
+# collections over the whole config and job queue follow every few requests
+# (a third of masterd's and ganeti-rapi's CPU time for GET /2/instances?bulk=1).
+GC_THRESHOLDS = (10000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Collect cyclic garbage less often: a long-running daemon's heap is mostly long-lived."""
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -10,7 +10,7 @@ from twisted.logger import Logger
 from ganeti_tw import constants, errors, master_role, ssconf, utils, voting
 from ganeti_tw.config import ConfigWriter
 from ganeti_tw.context import GanetiContext
-from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
+from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file, tune_gc
 from ganeti_tw.luxi_server import LuxiFactory
 from ganeti_tw.mcpu import Processor
 
@@ -107,6 +107,7 @@ def _resync(context: GanetiContext) -> defer.Deferred:
 
 
 def makeService(options: Options) -> service.MultiService:
+    tune_gc()
     paths = options.paths()
     master, myself = ssconf.get_master_and_myself(paths)
     if master is None:

@@ -8,7 +8,7 @@ from twisted.spread import pb
 
 from ganeti_tw import constants, errors, ssconf
 from ganeti_tw.backend import NodeContext
-from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file
+from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file, tune_gc
 from ganeti_tw.rpc import tls
 from ganeti_tw.rpc.server import NodeRoot
 
@@ -42,6 +42,7 @@ def _listen_address(paths: Any, name: str, options: Options) -> "tuple[str, int]
 
 def makeService(options: Options) -> service.MultiService:
     from twisted.internet import reactor
+    tune_gc()
     paths = options.paths()
     for path in (paths.node_pem, paths.ca_cert):
         if not os.path.exists(path):

@@ -9,7 +9,7 @@ from twisted.python import usage
 from twisted.web import server
 
 from ganeti_tw import bootstrap, constants, errors, ssconf, utils
-from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file, require_master
+from ganeti_tw.daemons.common import DaemonOptions, fail_startup, log_to_file, require_master, tune_gc
 from ganeti_tw.paths import Paths
 from ganeti_tw.rapi.luxi_client import AsyncLuxiClient
 from ganeti_tw.rapi.rlib2 import ROUTES
@@ -59,6 +59,7 @@ def _bind_address(paths: Paths, name: str, options: Options) -> str:
 
 def makeService(options: Options) -> service.MultiService:
     from twisted.internet import reactor
+    tune_gc()
     paths = options.paths()
     myself = require_master(paths, constants.DAEMON_RAPI, "the remote API")
     log_to_file(paths, constants.DAEMON_RAPI)

@@ -18,6 +18,8 @@ from ganeti_tw.paths import Paths
 
 # What `xm list` shows for an idle domain; the fake ones are always idle.
 _STATE = "---b-"
+# a state file is three short numbers: its first 4 KiB are all of it
+_STATE_MAX = 4096
 # Pending incoming migrations are dot files: instance names never start with
 # a dot, so they cannot clash with a running instance or show in listings.
 _INCOMING_PREFIX = ".incoming-"
@@ -88,8 +90,30 @@ class FakeHypervisor:
                                and os.path.isfile(os.path.join(self._dir, name)))
 
     async def get_instance_info(self, name: str) -> Optional[InstanceInfo]:
+        return self._read_info(name, self._state_file(name))
+
+    async def get_all_instances_info(self) -> List[InstanceInfo]:
+        # one directory scan and one raw read per instance: every node answers
+        # this for each bulk instance list, with hundreds of instances
         try:
-            text = utils.read_file(self._state_file(name)).decode("ascii", "replace")
+            with os.scandir(self._dir) as entries:
+                found = [(entry.name, entry.path) for entry in entries
+                         if not entry.name.startswith(".") and entry.is_file()]
+        except FileNotFoundError:
+            return []
+        infos = [self._read_info(name, path) for name, path in found]
+        # an instance stopped between listing and reading is simply gone
+        return sorted((info for info in infos if info is not None),
+                      key=lambda info: utils.nice_sort_key(info[0]))
+
+    @staticmethod
+    def _read_info(name: str, path: str) -> Optional[InstanceInfo]:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                text = os.read(fd, _STATE_MAX).decode("ascii", "replace")
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             return None
         except OSError as err:
@@ -97,11 +121,6 @@ class FakeHypervisor:
                                          % (name, err)) from None
         inst_id, memory, vcpus = _parse_state(name, text)
         return (name, inst_id, memory, vcpus, _STATE, 0.0)
-
-    async def get_all_instances_info(self) -> List[InstanceInfo]:
-        infos = [await self.get_instance_info(name) for name in await self.list_instances()]
-        # an instance stopped between listing and reading is simply gone
-        return [info for info in infos if info is not None]
 
     async def get_node_info(self) -> Dict[str, int]:
         return host_node_info(sum(info[2] for info in await self.get_all_instances_info()))
