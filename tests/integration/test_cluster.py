@@ -102,7 +102,12 @@ class ClusterTests(ClusterTestCase):
         self.assertIsNotNone(master_job)
         for node in (2, 3):
             self.assertEqual(self.read_data_file(node, "config.data"), master_config)
-            self.assertEqual(self.read_data_file(node, "queue/job-%s" % job), master_job)
+            # a query may show the final state while its write is still in flight
+            # (the queue serves in-memory state): wait, bounded, for the copy
+            self.wait_until(lambda: self.read_data_file(node, "queue/job-%s" % job)
+                            == self.read_data_file(1, "queue/job-%s" % job),
+                            "node%d's copy of job %s matches the master's" % (node, job),
+                            timeout=2 * C.REPLICATION_WAIT + 5)
             self.assertEqual(self.read_data_file(node, "queue/serial"),
                              self.read_data_file(1, "queue/serial"))
             for key in C.VALID_SS_KEYS:
