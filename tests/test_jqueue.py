@@ -4,7 +4,7 @@ import json
 import os
 import tempfile
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, reactor, task, threads
 from twisted.trial import unittest
 
 from ganeti_tw import config, constants as C, errors, objects, serializer
@@ -251,6 +251,42 @@ class JobQueueTests(unittest.TestCase):
             self.assertEqual([name for name, _ in writes[0]], ["serial", "job-%d" % job_id])
             self.assertEqual(self.job_file(job_id)["ops"][0]["status"], "running")
             self.assertEqual(await self.wait_final(job_id), "success")
+        return defer.ensureDeferred(go())
+
+    def test_queries_show_a_state_only_once_it_is_written(self):
+        """A client never sees "success" that a failover could turn into "error"."""
+        held = []
+        real_write = self.queue._write_files
+
+        def slow_write(files):
+            if any(b'"success"' in data for _, data in files):
+                held.append(files)
+                return threads.blockingCallFromThread(reactor, gate_wait)
+            return real_write(files)
+        gate: defer.Deferred = defer.Deferred()
+        # a failing assertion must not leave the write thread blocked
+        self.addCleanup(lambda: None if gate.called else gate.callback(None))
+
+        def gate_wait():
+            return gate.addCallback(lambda _: real_write(held[0]))
+        self.patch(self.queue, "_write_files", slow_write)
+
+        async def go():
+            job_id = await self.queue.submit_job([DELAY0])
+            while not held:  # the job ended in memory; its final write is held
+                await task.deferLater(reactor, 0.01, lambda: None)
+            self.assertEqual(self.queue.get_job(job_id).calc_status(), "success")
+            self.assertEqual(self.queue.query_jobs([job_id], ["status"]), [["running"]])
+            self.assertEqual([row[0] for row in self.queue.query_jobs(None, ["id"])],
+                             [str(job_id)])
+            change = await self.queue.wait_for_job_change(job_id, ["status"], ["running"],
+                                                          None, 0.1)
+            self.assertEqual(change, "nochange")
+            waiting = defer.ensureDeferred(self.queue.wait_for_job_change(
+                job_id, ["status"], ["running"], None, 10))
+            gate.callback(None)
+            self.assertEqual((await waiting)[0], ["success"])
+            self.assertEqual(self.queue.query_jobs([job_id], ["status"]), [["success"]])
         return defer.ensureDeferred(go())
 
     def test_failed_submission_of_a_waiting_job_never_executes_it(self):

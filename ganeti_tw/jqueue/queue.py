@@ -99,6 +99,10 @@ class JobQueue:
         self._serial_dirty = False
         self._dirty: set = set()
         self._new_jobs: set = set()
+        # queries show what is durable: the bytes each job's last completed
+        # write carried, for jobs changed since (dirty or being written)
+        self._written: Dict[int, bytes] = {}
+        self._in_flight: set = set()
         self._commit_waiters: List[defer.Deferred] = []
         self._flush_call = None
         self._flushing = False
@@ -137,11 +141,13 @@ class JobQueue:
                 continue
             job_id = int(match.group(1))
             self._next_serial = max(self._next_serial, job_id + 1)
-            job = self._load_job_file(path, job_id)
+            data = self._read_job_file(path)
+            job = self._load_job_file(path, job_id, data)
             if job is None:
                 self._corrupt.append(path)
             else:
                 self._jobs[job.id] = job
+                self._written[job.id] = data
         self._next_serial = max(self._next_serial, self._highest_archived_id() + 1)
         log.info("Job queue opened: {count} jobs, next id {serial}",
                  count=len(self._jobs), serial=self._next_serial)
@@ -176,9 +182,17 @@ class JobQueue:
         return int(text)
 
     @staticmethod
-    def _load_job_file(path: str, job_id: int) -> Optional[QueuedJob]:
+    def _read_job_file(path: str) -> bytes:
         try:
-            job = QueuedJob.from_dict(serializer.load(utils.read_file(path)))
+            return utils.read_file(path)
+        except OSError as err:
+            log.error("Job file {path} is unreadable ({err})", path=path, err=err)
+            return b""
+
+    @staticmethod
+    def _load_job_file(path: str, job_id: int, data: bytes) -> Optional[QueuedJob]:
+        try:
+            job = QueuedJob.from_dict(serializer.load(data))
             if job.id != job_id:
                 raise ValueError("file name and id %d differ" % job.id)
             return job
@@ -274,10 +288,13 @@ class JobQueue:
                     self._serial_dirty = False
                 dirty, self._dirty = sorted(self._dirty), set()
                 new_jobs, self._new_jobs = self._new_jobs, set()
+                self._in_flight = set(dirty)
+                job_files = {}
                 for job_id in dirty:
                     job = self._jobs.get(job_id)
                     if job is not None:
-                        files.append(("job-%d" % job_id, serializer.dump(job.to_dict())))
+                        job_files[job_id] = serializer.dump(job.to_dict())
+                        files.append(("job-%d" % job_id, job_files[job_id]))
                 try:
                     if files and new_jobs:
                         # a new job reaches the candidates only once the master
@@ -296,9 +313,12 @@ class JobQueue:
                         err = err.subFailure.value
                     log.error("Writing job queue files failed: {err}", err=err)
                     exc = errors.JobQueueError("Cannot write job queue files: %s" % err)
+                    self._in_flight = set()
                     for d in waiters:
                         d.errback(exc)
                     continue
+                self._written.update(job_files)
+                self._in_flight = set()
                 for d in waiters:
                     d.callback(None)
                 for job_id in dirty:
@@ -350,6 +370,7 @@ class JobQueue:
             await committed
         except errors.JobQueueError:
             del self._jobs[job.id]
+            self._written.pop(job.id, None)
             self._abandon(job)
             raise
         return job.id
@@ -467,6 +488,7 @@ class JobQueue:
             os.makedirs(os.path.dirname(new), mode=0o700, exist_ok=True)
             os.rename(old, new)
             del self._jobs[job.id]
+            self._written.pop(job.id, None)
             pairs.append((os.path.relpath(old, self.paths.queue_dir),
                           os.path.relpath(new, self.paths.queue_dir)))
         if pairs:
@@ -523,14 +545,23 @@ class JobQueue:
     def job_ids(self) -> List[int]:
         return sorted(self._jobs)
 
+    def durable_job(self, job_id: int) -> Optional[QueuedJob]:
+        """The job as its last completed write left it (None: never written yet).
+
+        A job's in-memory state runs ahead of its write to the master and the
+        candidates; showing it early would let a client see "success" that a
+        master failover could still turn into "error".
+        """
+        if job_id not in self._dirty and job_id not in self._in_flight:
+            return self.get_job(job_id)
+        data = self._written.get(job_id)
+        return None if data is None else QueuedJob.from_dict(serializer.load(data))
+
     def query_jobs(self, job_ids: Optional[List[int]], fields: List[str]) -> List[Any]:
+        jobs = [self.durable_job(i) for i in (job_ids or sorted(self._jobs))]
         if not job_ids:
-            return [self._jobs[i].get_info(fields) for i in sorted(self._jobs)]
-        out = []
-        for job_id in job_ids:
-            job = self.get_job(job_id)
-            out.append(None if job is None else job.get_info(fields))
-        return out
+            return [job.get_info(fields) for job in jobs if job is not None]
+        return [None if job is None else job.get_info(fields) for job in jobs]
 
     def queue_info(self) -> Dict[str, Any]:
         """Counts for ``gnt-cluster queue info``."""
@@ -555,7 +586,7 @@ class JobQueue:
         """Spec 4.4: return [info, new log entries] on change, "nochange" on timeout."""
         deadline = time.monotonic() + max(0.0, min(float(timeout), 60.0))
         while True:
-            job = self.get_job(job_id)
+            job = self.durable_job(job_id)
             if job is None:
                 return None
             info = job.get_info(fields)
