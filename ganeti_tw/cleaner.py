@@ -11,7 +11,7 @@ import time
 from typing import List, Optional
 
 from ganeti_tw import constants as C
-from ganeti_tw.cli import Parser, UsageError
+from ganeti_tw.cli import Parser, parse_or_report
 from ganeti_tw.paths import Paths, get_paths
 
 # what utils.write_files_atomic leaves behind when interrupted: ".<name>.tmp"
@@ -84,10 +84,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 "temporary files")
     parser.add_argument("--root", help="node root directory (default: $GANETI_ROOT or /)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list removed files")
-    try:
-        opts = parser.parse_args(argv)
-    except UsageError as err:
-        sys.stderr.write("%s\n" % err)
+    opts = parse_or_report(parser, argv)
+    if opts is None:
         return C.EXIT_FAILURE
     paths = get_paths(opts.root)
     try:

@@ -251,13 +251,20 @@ def _log_command(paths: Paths, argv: List[str]) -> None:
         pass
 
 
+def parse_or_report(parser: Parser, argv: Optional[List[str]]) -> Optional[argparse.Namespace]:
+    """The parsed options, or None after writing the usage error's one line to stderr."""
+    try:
+        return parser.parse_args(argv)
+    except UsageError as err:
+        sys.stderr.write("%s\n" % err)
+        return None
+
+
 def run(parser: Parser, argv: Optional[List[str]] = None) -> int:
     """Parse, dispatch to ``opts.func(opts)``, and turn errors into one line + exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        opts = parser.parse_args(argv)
-    except UsageError as err:
-        sys.stderr.write("%s\n" % err)
+    opts = parse_or_report(parser, argv)
+    if opts is None:
         return C.EXIT_FAILURE
     opts.paths = get_paths(opts.root)
     _log_command(opts.paths, [parser.prog] + argv)

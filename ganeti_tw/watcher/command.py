@@ -7,7 +7,7 @@ import sys
 from typing import List, Optional
 
 from ganeti_tw import constants as C, errors
-from ganeti_tw.cli import Parser, UsageError
+from ganeti_tw.cli import Parser, parse_or_report
 from ganeti_tw.paths import get_paths
 from ganeti_tw.watcher import node_watch
 from ganeti_tw.watcher.pause import parse_timespec
@@ -28,10 +28,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("-d", "--debug", action="store_true", help="also log to stderr")
     parser.add_argument("-A", "--job-age", type=_timespec, default=C.WATCHER_JOB_AGE,
                         help="archive finished jobs older than this (default 6h)")
-    try:
-        opts = parser.parse_args(argv)
-    except UsageError as err:
-        sys.stderr.write("%s\n" % err)
+    opts = parse_or_report(parser, argv)
+    if opts is None:
         return C.EXIT_FAILURE
     paths = get_paths(opts.root)
     logger = logging.getLogger("ganeti_tw.watcher")
